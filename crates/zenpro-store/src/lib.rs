@@ -4,6 +4,7 @@
 //! one list engine ([`list`]), and one module per resource returning typed rows. Handlers never
 //! see SQL. It must not depend on HTTP or server crates.
 
+pub mod api_keys;
 pub mod db;
 pub mod list;
 pub mod projects;

@@ -1,1 +1,140 @@
+//! The zenpro workspace server: the ZenML 0.98 REST API (`/api/v1`) over the workspace store.
+//!
+//! [`build`] opens the database (creating the ZenML schema on an empty one), makes sure of the
+//! first-start rows and returns the [`AppState`]; [`router`] builds the axum app, so tests run the
+//! same app in-process. It depends on `zenpro-store` for all SQL and never runs SQL itself.
 
+pub mod auth;
+pub mod config;
+pub mod extract;
+pub mod models;
+pub mod routes;
+pub mod state;
+
+use std::path::Path;
+
+use axum::Router;
+use axum::http::{HeaderValue, Request};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use zenpro_store::schema::{self, InitOptions, Outcome};
+use zenpro_store::settings::DefaultUser;
+use zenpro_store::{Db, Store};
+use zenpro_types::Error;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Read or create the JWT key: the configured one, else a key generated once and kept in
+/// `<data_dir>/workspace/jwt_secret_key` (owner-only), so tokens survive a restart.
+fn jwt_key(config: &Config) -> Result<Vec<u8>, Error> {
+    if let Some(k) = &config.jwt_secret_key {
+        return Ok(k.0.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("workspace").join("jwt_secret_key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let k = existing.trim().to_string();
+        if !k.is_empty() {
+            tracing::info!(path = %path.display(), "ZENML_SERVER_JWT_SECRET_KEY is not set: using the key generated earlier");
+            return Ok(k.into_bytes());
+        }
+    }
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+    let key: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &key)?;
+    tracing::warn!(
+        path = %path.display(),
+        "ZENML_SERVER_JWT_SECRET_KEY is not set: generated a key and stored it; set the variable for several replicas"
+    );
+    Ok(key.into_bytes())
+}
+
+fn write_private(path: &Path, content: &str) -> Result<(), Error> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
+    f.write_all(content.as_bytes()).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Open the database and make sure it serves ZenML 0.98.0 (no serving). Used by
+/// `zenpro workspace migrate`.
+pub async fn migrate(config: &Config) -> Result<(Store, Outcome), Error> {
+    let db = Db::connect(&config.store_url).await?;
+    let outcome = schema::ensure_schema(
+        &db,
+        &InitOptions {
+            server_id: config.external_server_id,
+            server_name: "default".into(),
+            enable_analytics: config.analytics_opt_in,
+            default_project: Some(config.default_project_name.clone()),
+        },
+    )
+    .await?;
+    let store = Store::new(db);
+    Ok((store, outcome))
+}
+
+/// Open the database, create or check the schema, make sure of the default rows, and return
+/// the state of a ready server.
+pub async fn build(config: Config) -> Result<AppState, Error> {
+    let (store, outcome) = migrate(&config).await?;
+    match outcome {
+        Outcome::Created => tracing::info!(url = %zenpro_store::db::redact_url(&config.store_url), "created the ZenML 0.98.0 schema"),
+        Outcome::Existing => tracing::info!(url = %zenpro_store::db::redact_url(&config.store_url), "serving an existing ZenML 0.98.0 database"),
+    }
+    // Hashing is slow: only hash the default password while activation is still pending.
+    let default_user = if config.auto_activate && !store.settings().await?.active {
+        let pw = config.default_user_password.0.clone();
+        Some(DefaultUser {
+            name: config.default_user_name.clone(),
+            password_set: !pw.is_empty(),
+            password_hash: auth::password::hash(pw).await?,
+        })
+    } else {
+        None
+    };
+    store.ensure_defaults(Some(&config.default_project_name), default_user.as_ref()).await?;
+    let server_id = store.server_id().await?;
+    let key = jwt_key(&config)?;
+    Ok(AppState::new(store, config, server_id, key))
+}
+
+async fn not_found() -> impl IntoResponse {
+    (axum::http::StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"detail": "Not Found"})))
+}
+
+/// The whole app: `/health`, `/ready` and the API under `/api/v1`.
+pub fn router(state: AppState) -> Router {
+    let server_header = HeaderValue::from_str(&state.server_id().to_string()).ok();
+    Router::new()
+        .route("/health", get(routes::info::health))
+        .route("/ready", get(routes::info::ready))
+        .nest("/api/v1", routes::api())
+        .fallback(not_found)
+        .with_state(state)
+        .layer(axum::middleware::map_response(move |mut resp: axum::response::Response| {
+            let server_header = server_header.clone();
+            async move {
+                if let Some(v) = server_header {
+                    resp.headers_mut().insert("server", v);
+                }
+                resp
+            }
+        }))
+        .layer(CatchPanicLayer::custom(|_| Error::internal("handler panicked").into_response()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+}

@@ -1,1 +1,115 @@
-fn main() {}
+//! The one zenpro binary. It parses the command line and calls into the library crates.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "zenpro", version, about = "Self-hosted ZenML Pro: workspace server and control plane")]
+struct Cli {
+    /// Log as JSON lines (also: ZENPRO_LOG_FORMAT=json).
+    #[arg(long, global = true, env = "ZENPRO_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The workspace server (the ZenML REST API).
+    Workspace {
+        #[command(subcommand)]
+        command: WorkspaceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkspaceCommand {
+    /// Serve the ZenML API (configured by ZENML_* environment variables).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1", env = "ZENPRO_HOST")]
+        host: String,
+        #[arg(long, default_value_t = 8237, env = "ZENPRO_PORT")]
+        port: u16,
+    },
+    /// Create the ZenML 0.98.0 schema on an empty database (or check an existing one) and exit.
+    Migrate,
+}
+
+fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ZENPRO_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = json || std::env::var("ZENPRO_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Workspace { command } => {
+            let config = zenpro_workspace::Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
+            match command {
+                WorkspaceCommand::Migrate => {
+                    let (_, outcome) = zenpro_workspace::migrate(&config).await.map_err(|e| e.to_string())?;
+                    tracing::info!(?outcome, "database ready for ZenML 0.98.0");
+                    Ok(())
+                }
+                WorkspaceCommand::Serve { host, port } => {
+                    let started = std::time::Instant::now();
+                    let state = zenpro_workspace::build(config).await.map_err(|e| e.to_string())?;
+                    let addr: SocketAddr = format!("{host}:{port}").parse().map_err(|e| format!("invalid --host/--port: {e}"))?;
+                    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+                    tracing::info!(%addr, elapsed_ms = started.elapsed().as_millis() as u64, "workspace server ready");
+                    axum::serve(listener, zenpro_workspace::router(state))
+                        .with_graceful_shutdown(shutdown_signal())
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("zenpro: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Unauthenticated discovery (`/api/v1/info`), health and readiness, and server settings.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use zenpro_store::settings::SettingsUpdate;
+use zenpro_types::Error;
+
+use crate::auth::Auth;
+use crate::extract::{JsonBody, QueryPairs};
+use crate::models::{dt, json_text};
+use crate::state::AppState;
+
+pub const ZENML_VERSION: &str = "0.98.0";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/info", get(info))
+        .route("/version", get(version))
+        .route("/settings", get(get_settings).put(update_settings))
+}
+
+/// `GET /health` (outside `/api/v1`).
+pub async fn health() -> Json<Value> {
+    Json(json!("OK"))
+}
+
+/// `GET /ready`: the database answers.
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, Error> {
+    state.store().settings().await?;
+    Ok(Json(json!("OK")))
+}
+
+async fn version() -> Json<Value> {
+    Json(json!(ZENML_VERSION))
+}
+
+async fn info(State(state): State<AppState>) -> Result<Json<Value>, Error> {
+    let s = state.store().settings().await?;
+    let c = state.config();
+    let secrets = match &c.secrets_store_type {
+        crate::config::SecretsStoreType::Sql => "sql".to_string(),
+        crate::config::SecretsStoreType::Other(t) => t.clone(),
+        crate::config::SecretsStoreType::None => "none".to_string(),
+    };
+    Ok(Json(json!({
+        "id": state.server_id().to_string(),
+        "name": s.server_name,
+        "version": ZENML_VERSION,
+        "active": s.active,
+        "debug": false,
+        "deployment_type": c.deployment_type,
+        "database_type": state.store().backend().name(),
+        "secrets_store_type": secrets,
+        "auth_scheme": c.auth_scheme,
+        "server_url": c.server_url,
+        "dashboard_url": c.dashboard_url,
+        "analytics_enabled": s.enable_analytics,
+        "metadata": {},
+        "last_user_activity": dt(&s.last_user_activity),
+        "pro_dashboard_url": null,
+        "pro_api_url": null,
+        "pro_organization_id": null,
+        "pro_organization_name": null,
+        "pro_workspace_id": null,
+        "pro_workspace_name": null,
+    })))
+}
+
+fn settings_json(state: &AppState, s: &zenpro_store::settings::SettingsRow, hydrate: bool) -> Value {
+    let metadata = hydrate.then(|| json!({}));
+    json!({
+        "body": {
+            "server_id": state.server_id().to_string(),
+            "server_name": s.server_name,
+            "logo_url": s.logo_url,
+            "active": s.active,
+            "enable_analytics": s.enable_analytics,
+            "display_announcements": s.display_announcements,
+            "display_updates": s.display_updates,
+            "last_user_activity": dt(&s.last_user_activity),
+            "updated": dt(&s.updated),
+        },
+        "metadata": metadata,
+        "resources": null,
+        "permission_denied": false,
+    })
+}
+
+async fn get_settings(State(state): State<AppState>, _auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
+    let s = state.store().settings().await?;
+    let _ = json_text(&s.onboarding_state, json!([]));
+    Ok(Json(settings_json(&state, &s, q.hydrate()?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    server_name: Option<String>,
+    logo_url: Option<String>,
+    enable_analytics: Option<bool>,
+    display_announcements: Option<bool>,
+    display_updates: Option<bool>,
+    onboarding_state: Option<Vec<String>>,
+}
+
+async fn update_settings(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(b): JsonBody<SettingsBody>,
+) -> Result<Json<Value>, Error> {
+    auth.require_admin("update the server settings")?;
+    let s = state
+        .store()
+        .update_settings(SettingsUpdate {
+            server_name: b.server_name,
+            logo_url: b.logo_url.map(Some),
+            enable_analytics: b.enable_analytics,
+            display_announcements: b.display_announcements,
+            display_updates: b.display_updates,
+            onboarding_state: b.onboarding_state.map(|v| serde_json::to_string(&v).unwrap_or_default()),
+            ..Default::default()
+        })
+        .await?;
+    Ok(Json(settings_json(&state, &s, true)))
+}

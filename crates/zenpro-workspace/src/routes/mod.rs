@@ -1,0 +1,25 @@
+//! HTTP routes, one module per resource; each exposes `router() -> Router<AppState>`.
+
+pub mod devices;
+pub mod info;
+pub mod login;
+pub mod projects;
+pub mod service_accounts;
+pub mod stacks;
+pub mod users;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The `/api/v1` API.
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .merge(info::router())
+        .merge(login::router())
+        .merge(users::router())
+        .merge(service_accounts::router())
+        .merge(devices::router())
+        .merge(projects::router())
+        .merge(stacks::router())
+}

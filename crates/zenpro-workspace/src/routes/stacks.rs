@@ -1,0 +1,9 @@
+//! Stacks, stack components and flavors.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+}
