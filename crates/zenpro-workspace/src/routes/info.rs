@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/info", get(info))
         .route("/version", get(version))
         .route("/settings", get(get_settings).put(update_settings))
+        .route("/activate", axum::routing::put(activate))
 }
 
 /// `GET /health` (outside `/api/v1`).
@@ -125,4 +126,53 @@ async fn update_settings(
         })
         .await?;
     Ok(Json(settings_json(&state, &s, true)))
+}
+
+#[derive(Deserialize)]
+struct ActivationBody {
+    server_name: Option<String>,
+    logo_url: Option<String>,
+    enable_analytics: Option<bool>,
+    display_announcements: Option<bool>,
+    display_updates: Option<bool>,
+    admin_username: Option<String>,
+    admin_password: Option<String>,
+}
+
+/// `PUT /activate` (unauthenticated, once): activate a fresh server and create its admin.
+async fn activate(State(state): State<AppState>, JsonBody(b): JsonBody<ActivationBody>) -> Result<Json<Value>, Error> {
+    let store = state.store();
+    if store.settings().await?.active {
+        return Err(Error::forbidden("The server is already active."));
+    }
+    let admin = match (b.admin_username, b.admin_password) {
+        (Some(name), Some(pw)) if !name.is_empty() => {
+            let password_set = !pw.is_empty();
+            Some(zenpro_store::users::NewUser {
+                name,
+                full_name: String::new(),
+                active: true,
+                is_admin: true,
+                password_changed_at: password_set.then(zenpro_types::time::utc_now),
+                password_hash: Some(crate::auth::password::hash(pw).await?),
+                ..Default::default()
+            })
+        }
+        _ => None,
+    };
+    store
+        .update_settings(SettingsUpdate {
+            server_name: b.server_name,
+            logo_url: b.logo_url.map(Some),
+            enable_analytics: b.enable_analytics,
+            display_announcements: b.display_announcements,
+            display_updates: b.display_updates,
+            active: Some(true),
+            ..Default::default()
+        })
+        .await?;
+    match admin {
+        Some(u) => Ok(Json(crate::models::user(&store.create_account(u).await?, true))),
+        None => Ok(Json(Value::Null)),
+    }
 }
