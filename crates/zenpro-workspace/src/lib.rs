@@ -124,11 +124,17 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", routes::api())
         .fallback(not_found)
         .with_state(state)
-        .layer(axum::middleware::map_response(move |mut resp: axum::response::Response| {
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
             let server_header = server_header.clone();
             async move {
+                // Echo the client's request id (ZenML sends 8 hex chars) and name the server.
+                let request_id = req.headers().get("x-request-id").cloned();
+                let mut resp = next.run(req).await;
                 if let Some(v) = server_header {
                     resp.headers_mut().insert("server", v);
+                }
+                if let Some(v) = request_id {
+                    resp.headers_mut().insert("x-request-id", v);
                 }
                 resp
             }
