@@ -76,11 +76,31 @@ async fn password_login(state: &AppState, username: &str, pw: &str) -> Result<Us
     Ok(user)
 }
 
+/// A malformed login form: `400 {"detail": "<message>"}`, as FastAPI's `HTTPException` in the
+/// reference's `OAuthLoginRequestForm`.
+fn bad_form(msg: impl Into<String>) -> Response {
+    (http::StatusCode::BAD_REQUEST, Json(json!({"detail": msg.into()}))).into_response()
+}
+
+/// The grant of a login form. Without `grant_type` it is detected as the reference does: a
+/// username means a password login, else a lone password is an API key, else a device code.
+fn grant_type(form: &FormPairs) -> &str {
+    match form.get("grant_type").filter(|g| !g.is_empty()) {
+        Some(g) => g,
+        None if form.get("username").is_some() => "password",
+        None if form.get("password").is_some_and(|p| !p.is_empty()) => "zenml-api-key",
+        None if form.get("device_code").is_some_and(|d| !d.is_empty()) => DEVICE_CODE_GRANT,
+        None => "password",
+    }
+}
+
 async fn login(State(state): State<AppState>, headers: http::HeaderMap, form: FormPairs) -> Result<Response, Error> {
-    let grant = form.get("grant_type").unwrap_or("password");
-    match grant {
-        "password" | "" => {
+    match grant_type(&form) {
+        "password" => {
             let username = form.get("username").unwrap_or("");
+            if username.is_empty() {
+                return Ok(bad_form("Invalid request: username is required."));
+            }
             let pw = form.get("password").unwrap_or("");
             let user = password_login(&state, username, pw).await?;
             state.store().touch_user_activity().await?;
@@ -94,6 +114,9 @@ async fn login(State(state): State<AppState>, headers: http::HeaderMap, form: Fo
         }
         "zenml-api-key" => {
             let key = form.get("password").unwrap_or("");
+            if key.is_empty() {
+                return Ok(bad_form("API key is required."));
+            }
             let (account, row) = api_key::authenticate(&state, key).await?;
             // A token from a previous generation only while the old key is retained.
             let generation = row.key_generation;
@@ -105,10 +128,9 @@ async fn login(State(state): State<AppState>, headers: http::HeaderMap, form: Fo
             Ok(Json(token_response(&token, expires_in, None)).into_response())
         }
         DEVICE_CODE_GRANT => crate::routes::devices::device_token(&state, &headers, &form).await,
-        other => Err(Error::OAuth {
-            error: "unsupported_grant_type",
-            description: format!("Unsupported grant type: {other}"),
-        }),
+        // A known grant this server's auth scheme does not offer.
+        "zenml-external" => Ok(bad_form("Unsupported grant type: zenml-external.")),
+        other => Ok(bad_form(format!("Unsupported grant type: {other}"))),
     }
 }
 
