@@ -5,7 +5,9 @@
 //! see SQL. It must not depend on HTTP or server crates.
 
 pub mod api_keys;
+pub mod components;
 pub mod db;
+pub mod flavors;
 pub mod list;
 pub mod projects;
 pub mod schema;

@@ -250,12 +250,14 @@ pub enum Direction {
     Desc,
 }
 
-/// Parse `sort_by` (`field`, `asc:field`, `desc:field`).
+/// Parse `sort_by` (`field`, `asc:field`, `desc:field`). As in the reference
+/// (`BaseFilter.validate_sort_by`), the value is split at the first `:` and an unknown prefix
+/// only logs a warning there: the column after it is sorted ascending.
 pub fn parse_sort(raw: &str) -> (String, Direction) {
     match raw.split_once(':') {
         Some(("desc", f)) => (f.to_string(), Direction::Desc),
-        Some(("asc", f)) => (f.to_string(), Direction::Asc),
-        _ => (raw.to_string(), Direction::Asc),
+        Some((_, f)) => (f.to_string(), Direction::Asc),
+        None => (raw.to_string(), Direction::Asc),
     }
 }
 
@@ -322,5 +324,6 @@ mod tests {
     fn sort_prefixes() {
         assert_eq!(parse_sort("desc:created"), ("created".into(), Direction::Desc));
         assert_eq!(parse_sort("name"), ("name".into(), Direction::Asc));
+        assert_eq!(parse_sort("sideways:name"), ("name".into(), Direction::Asc));
     }
 }

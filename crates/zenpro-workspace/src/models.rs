@@ -139,3 +139,151 @@ pub fn project(p: &ProjectRow, hydrate: bool) -> Value {
 pub fn id_of(s: &str) -> uuid::Uuid {
     parse_id(s)
 }
+
+/// `FlavorResponse`. `resources` is `{user}` at top level and null when nested in a component.
+pub fn flavor(
+    f: &zenpro_store::flavors::FlavorRow,
+    owner: Option<Option<&UserRow>>,
+    hydrate: bool,
+) -> Value {
+    let body = json!({
+        "created": dt(&f.created),
+        "updated": dt(&f.updated),
+        "user_id": opt_uuid(&f.user_id),
+        "type": f.kind,
+        "display_name": f.display_name(),
+        "integration": f.integration,
+        "source": f.source,
+        "logo_url": f.logo_url,
+        "is_custom": f.is_custom,
+    });
+    let metadata = hydrate.then(|| {
+        json!({
+            "config_schema": f.config_schema_json(),
+            "connector_type": f.connector_type,
+            "connector_resource_type": f.connector_resource_type,
+            "connector_resource_id_attr": f.connector_resource_id_attr,
+            "docs_url": f.docs_url,
+            "sdk_docs_url": f.sdk_docs_url,
+        })
+    });
+    let resources = owner.map(|u| json!({ "user": user_resource(u) }));
+    envelope(&f.id, Name::Of(Some(&f.name)), body, metadata, resources)
+}
+
+/// The body of a `ComponentResponse`.
+fn component_body(
+    created: &chrono::NaiveDateTime,
+    updated: &chrono::NaiveDateTime,
+    user_id: &Option<String>,
+    kind: &str,
+    flavor: &str,
+    integration: Option<&str>,
+    logo_url: Option<&str>,
+) -> Value {
+    json!({
+        "created": dt(created),
+        "updated": dt(updated),
+        "user_id": opt_uuid(user_id),
+        "type": kind,
+        "flavor_name": flavor,
+        "integration": integration,
+        "logo_url": logo_url,
+    })
+}
+
+/// `ComponentResponse` with `resources {user, flavor}`. A component whose flavor row is
+/// missing cannot be shown, as in the reference.
+pub fn component(
+    c: &zenpro_store::components::ComponentView,
+    hydrate: bool,
+) -> Result<Value, zenpro_types::Error> {
+    let r = &c.row;
+    let fl = c.flavor.as_ref();
+    let body = component_body(
+        &r.created,
+        &r.updated,
+        &r.user_id,
+        &r.kind,
+        &r.flavor,
+        fl.and_then(|f| f.integration.as_deref()),
+        fl.and_then(|f| f.logo_url.as_deref()),
+    );
+    let metadata = hydrate.then(|| {
+        json!({
+            "configuration": r.configuration_json(),
+            "environment": r.environment_json(),
+            "secrets": c.secrets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "labels": r.labels_json(),
+            "connector_resource_id": r.connector_resource_id,
+            // Service connectors are not served by zenpro: a linked connector shows as null.
+            "connector": Value::Null,
+        })
+    });
+    let flavor = fl.ok_or_else(|| {
+        zenpro_types::Error::internal(format!(
+            "Missing flavor {} for component {}.",
+            r.flavor, r.name
+        ))
+    })?;
+    let resources = json!({ "user": user_resource(c.user.as_ref()), "flavor": self::flavor(flavor, None, false) });
+    Ok(envelope(
+        &r.id,
+        Name::Of(Some(&r.name)),
+        body,
+        metadata,
+        Some(resources),
+    ))
+}
+
+/// `StackResponse`: `metadata.components` maps each type to its components (bodies only).
+pub fn stack(s: &zenpro_store::stacks::StackView) -> Value {
+    let r = &s.row;
+    let body = json!({
+        "created": dt(&r.created),
+        "updated": dt(&r.updated),
+        "user_id": opt_uuid(&r.user_id),
+    });
+    let metadata = s.components.as_ref().map(|members| {
+        let mut components = Map::new();
+        for m in members {
+            let item = envelope(
+                &m.id,
+                Name::Of(Some(&m.name)),
+                component_body(
+                    &m.created,
+                    &m.updated,
+                    &m.user_id,
+                    &m.kind,
+                    &m.flavor,
+                    m.integration.as_deref(),
+                    m.logo_url.as_deref(),
+                ),
+                None,
+                None,
+            );
+            match components.get_mut(&m.kind) {
+                Some(Value::Array(list)) => list.push(item),
+                _ => {
+                    components.insert(m.kind.clone(), json!([item]));
+                }
+            }
+        }
+        json!({
+            "components": components,
+            "description": r.description,
+            "stack_spec_path": r.stack_spec_path,
+            "environment": r.environment_json(),
+            "secrets": s.secrets.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+            "labels": r.labels_json(),
+        })
+    });
+    let resources = json!({ "user": user_resource(s.user.as_ref()) });
+    envelope(
+        &r.id,
+        Name::Of(Some(&r.name)),
+        body,
+        metadata,
+        Some(resources),
+    )
+}

@@ -1,6 +1,8 @@
 //! HTTP routes, one module per resource; each exposes `router() -> Router<AppState>`.
 
+pub mod components;
 pub mod devices;
+pub mod flavors;
 pub mod info;
 pub mod login;
 pub mod projects;
@@ -22,4 +24,6 @@ pub fn api() -> Router<AppState> {
         .merge(devices::router())
         .merge(projects::router())
         .merge(stacks::router())
+        .merge(components::router())
+        .merge(flavors::router())
 }
