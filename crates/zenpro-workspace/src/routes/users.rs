@@ -37,8 +37,6 @@ struct UserBody {
     email_opted_in: Option<bool>,
     password: Option<String>,
     #[serde(default)]
-    active: bool,
-    #[serde(default)]
     is_admin: bool,
     avatar_url: Option<String>,
     external_user_id: Option<Uuid>,
@@ -59,14 +57,17 @@ fn check_name(name: &str) -> Result<(), Error> {
 }
 
 async fn create_user(State(state): State<AppState>, auth: Auth, JsonBody(b): JsonBody<UserBody>) -> Result<Json<Value>, Error> {
-    auth.require_admin("create users")?;
+    require_admin(&auth, "create user")?;
     if b.is_service_account {
         return Err(Error::validation("Use /service_accounts to create service accounts."));
     }
     check_name(&b.name)?;
-    let pw = b.password.filter(|p| !p.is_empty());
-    let password_hash = match &pw {
-        Some(p) => Some(password::hash(p.clone()).await?),
+    // As the reference: a password (even an empty one) makes the account active; without
+    // one it is inactive, whatever `active` says.
+    let active = b.password.is_some();
+    let password_changed_at = b.password.as_deref().filter(|p| !p.is_empty()).map(|_| utc_now());
+    let password_hash = match b.password {
+        Some(p) => Some(password::hash(p).await?),
         None => None,
     };
     let user = state
@@ -76,8 +77,8 @@ async fn create_user(State(state): State<AppState>, auth: Auth, JsonBody(b): Jso
             full_name: b.full_name,
             email: b.email,
             email_opted_in: b.email_opted_in,
-            active: b.active || pw.is_some(),
-            password_changed_at: pw.as_ref().map(|_| utc_now()),
+            active,
+            password_changed_at,
             password_hash,
             is_admin: b.is_admin,
             avatar_url: b.avatar_url,
@@ -109,50 +110,84 @@ pub struct UserUpdateBody {
     avatar_url: Option<String>,
     user_metadata: Option<Value>,
     default_project_id: Option<Uuid>,
-    external_user_id: Option<Uuid>,
 }
 
-async fn apply_update(state: &AppState, auth: &Auth, target: &UserRow, b: UserUpdateBody) -> Result<UserRow, Error> {
+/// Which endpoint an update came through: the reference applies different rules to
+/// `PUT /users/{id}` and `PUT /current-user`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Users,
+    CurrentUser,
+}
+
+/// Only admins may act on other accounts (`verify_admin_status_if_no_rbac`).
+fn require_admin(auth: &Auth, action: &str) -> Result<(), Error> {
+    if auth.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::forbidden(format!("Only admin users can perform `{action}` without RBAC enabled.")))
+    }
+}
+
+/// The checks of the reference's `update_user` / `update_myself`: `external_user_id` (and
+/// `activation_token`, `oidc_claims`) are never taken from the request; a password changes
+/// only for oneself and with the current password; through `/users` one's own admin or
+/// active status cannot change and another user's email settings cannot be touched; through
+/// `/current-user` admin and active status are silently ignored.
+async fn apply_update(state: &AppState, auth: &Auth, target: &UserRow, b: UserUpdateBody, via: Via) -> Result<UserRow, Error> {
     let is_self = target.id == auth.user.id;
     if !is_self {
-        auth.require_admin("update other users")?;
+        require_admin(auth, "update other user account")?;
     }
     if let Some(n) = &b.name {
         check_name(n)?;
     }
-    if b.is_admin.is_some() && !auth.is_admin() {
-        return Err(Error::forbidden("Only admin users can change the admin status of a user."));
-    }
-    if is_self && b.active == Some(false) {
-        return Err(Error::forbidden("Users cannot deactivate themselves."));
-    }
     let mut u = UserUpdate {
         name: b.name,
         full_name: b.full_name,
-        email: b.email.map(Some),
-        email_opted_in: b.email_opted_in.map(Some),
-        active: b.active,
-        is_admin: b.is_admin,
         avatar_url: b.avatar_url.map(Some),
         user_metadata: b.user_metadata.map(|m| Some(m.to_string())),
         default_project_id: b.default_project_id.map(Some),
-        external_user_id: b.external_user_id.map(Some),
         ..Default::default()
     };
     if let Some(pw) = b.password {
-        if is_self {
-            let old = b.old_password.unwrap_or_default();
-            if !password::verify(old, target.password.clone()).await {
-                return Err(Error::forbidden("The current password does not match: the password cannot be changed."));
-            }
+        if !is_self {
+            return Err(Error::forbidden(
+                "Users cannot change the password of other users. Use the account deactivation and activation flow instead.",
+            ));
         }
-        if pw.is_empty() {
-            u.password_hash = Some(None);
-        } else {
-            u.password_hash = Some(Some(password::hash(pw).await?));
-            u.password_changed_at = Some(utc_now());
+        let Some(old) = b.old_password else {
+            return Err(Error::forbidden("The current password must be supplied when changing the password."));
+        };
+        if !password::verify(old, target.password.clone()).await {
+            return Err(Error::forbidden("The current password is incorrect."));
+        }
+        u.password_hash = Some(Some(password::hash(pw).await?));
+        u.password_changed_at = Some(utc_now());
+    }
+    if via == Via::Users {
+        if let Some(admin) = b.is_admin.filter(|a| *a != target.is_admin) {
+            if is_self {
+                return Err(Error::forbidden("Cannot change the admin status of your own user account."));
+            }
+            u.is_admin = Some(admin);
+        }
+        if let Some(active) = b.active.filter(|a| *a != target.active) {
+            if is_self {
+                return Err(Error::forbidden("Cannot change the active status of your own user account."));
+            }
+            u.active = Some(active);
+        }
+        if (b.email.is_some() || b.email_opted_in.is_some()) && !is_self {
+            return Err(Error::forbidden(
+                "Cannot change the private user account information for another user account.",
+            ));
         }
     }
+    // (Through `/users` the reference then drops email changes by accident; they are applied
+    // here, as `/current-user` does.)
+    u.email = b.email.map(Some);
+    u.email_opted_in = b.email_opted_in.map(Some);
     state.store().update_account(models::id_of(&target.id), u).await
 }
 
@@ -163,7 +198,7 @@ async fn update_user(
     JsonBody(b): JsonBody<UserUpdateBody>,
 ) -> Result<Json<Value>, Error> {
     let target = state.store().get_account(&NameOrId::parse(&key), false).await?;
-    let user = apply_update(&state, &auth, &target, b).await?;
+    let user = apply_update(&state, &auth, &target, b, Via::Users).await?;
     Ok(Json(models::user(&user, true)))
 }
 
@@ -174,16 +209,19 @@ pub async fn update_current_user(
     JsonBody(b): JsonBody<UserUpdateBody>,
 ) -> Result<Json<Value>, Error> {
     let target = auth.user.clone();
-    let user = apply_update(&state, &auth, &target, b).await?;
+    let user = apply_update(&state, &auth, &target, b, Via::CurrentUser).await?;
     Ok(Json(models::user(&user, true)))
 }
 
 async fn delete_user(State(state): State<AppState>, auth: Auth, Path(key): Path<String>) -> Result<Json<Value>, Error> {
-    auth.require_admin("delete users")?;
     let target = state.store().get_account(&NameOrId::parse(&key), false).await?;
     if target.id == auth.user.id {
-        return Err(Error::forbidden("Users cannot delete themselves."));
+        return Err(Error::forbidden(
+            "You cannot delete the user account currently used to authenticate to the ZenML server. If you wish to \
+             delete this account, please authenticate with another account or contact your ZenML administrator.",
+        ));
     }
+    require_admin(&auth, "delete user")?;
     state.store().delete_account(models::id_of(&target.id)).await?;
     Ok(Json(Value::Null))
 }
