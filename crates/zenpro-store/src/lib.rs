@@ -11,6 +11,7 @@ pub mod flavors;
 pub mod list;
 pub mod projects;
 pub mod schema;
+pub mod secrets;
 pub mod settings;
 pub mod stacks;
 pub mod users;

@@ -287,3 +287,23 @@ pub fn stack(s: &zenpro_store::stacks::StackView) -> Value {
         Some(resources),
     )
 }
+
+/// `SecretResponse`: `body.values` holds the values when given (single reads and writes) and
+/// `{}` otherwise (lists); `metadata` is `{}` when hydrated.
+pub fn secret(
+    s: &zenpro_store::secrets::SecretRow,
+    values: Option<&zenpro_store::secrets::SecretValues>,
+    owner: Option<&UserRow>,
+    hydrate: bool,
+) -> Value {
+    let body = json!({
+        "created": dt(&s.created),
+        "updated": dt(&s.updated),
+        "user_id": parse_id(&s.user_id).to_string(),
+        "private": s.private,
+        "values": values.map(|v| v.to_json()).unwrap_or_else(|| json!({})),
+    });
+    let metadata = hydrate.then(|| json!({}));
+    let resources = json!({ "user": user_resource(owner) });
+    envelope(&s.id, Name::Of(Some(&s.name)), body, metadata, Some(resources))
+}

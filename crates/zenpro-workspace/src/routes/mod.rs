@@ -6,6 +6,7 @@ pub mod flavors;
 pub mod info;
 pub mod login;
 pub mod projects;
+pub mod secrets;
 pub mod service_accounts;
 pub mod stacks;
 pub mod users;
@@ -26,4 +27,5 @@ pub fn api() -> Router<AppState> {
         .merge(stacks::router())
         .merge(components::router())
         .merge(flavors::router())
+        .merge(secrets::router())
 }
