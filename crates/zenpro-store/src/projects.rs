@@ -67,15 +67,22 @@ impl Store {
 
     pub async fn get_project(&self, key: &NameOrId) -> Result<ProjectRow, Error> {
         self.find_project(key).await?.ok_or_else(|| match key {
-            NameOrId::Id(id) => Error::not_found(format!("Unable to get project with ID '{id}': No project with this ID found.")),
-            NameOrId::Name(n) => Error::not_found(format!("Unable to get project with name '{n}': No project with this name found.")),
+            NameOrId::Id(id) => {
+                Error::not_found(format!("Unable to get project with name or ID '{id}': No project with this ID found."))
+            }
+            NameOrId::Name(n) => Error::not_found(format!(
+                "Unable to get project with name or ID '{n}': '{n}' is not a valid  UUID and no project with this name exists."
+            )),
         })
     }
 
     pub async fn create_project(&self, p: NewProject) -> Result<ProjectRow, Error> {
         let id = Uuid::new_v4();
         let now = utc_now();
-        let conflict = format!("Unable to create project {}: A project with this name already exists.", p.name);
+        let conflict = format!(
+            "Unable to create the requested project with name '{}': Found another existing project with the same name.",
+            p.name
+        );
         self.db
             .clone()
             .execute(q!(
@@ -90,7 +97,9 @@ impl Store {
     pub async fn update_project(&self, key: &NameOrId, u: ProjectUpdate) -> Result<ProjectRow, Error> {
         let cur = self.get_project(key).await?;
         let name = u.name.unwrap_or(cur.name);
-        let conflict = format!("Unable to update project: A project with name '{name}' already exists.");
+        let conflict = format!(
+            "Unable to update the requested project with name '{name}': Found another existing project with the same name."
+        );
         self.db
             .clone()
             .execute(q!(

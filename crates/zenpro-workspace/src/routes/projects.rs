@@ -110,7 +110,7 @@ async fn update(
         check_name(n)?;
         let cur = state.store().get_project(&NameOrId::parse(&key)).await?;
         if cur.name == state.config().default_project_name && *n != cur.name {
-            return Err(Error::forbidden("The default project cannot be renamed."));
+            return Err(Error::forbidden("The name of the default project cannot be changed."));
         }
     }
     for (f, v) in [("display name", &b.display_name), ("description", &b.description)] {
