@@ -122,8 +122,15 @@ impl ListParams {
                     let ok = field == "created"
                         || field == "updated"
                         || spec.field(&field).is_some_and(|f| f.sortable);
+                    if RESERVED_KEYS.contains(&field.as_str()) {
+                        return Err(Error::invalid_filter(format!(
+                            "This resource can not be sorted by this field: '{field}'"
+                        )));
+                    }
                     if !ok {
-                        return Err(Error::validation(format!("Invalid sort field '{field}'.")));
+                        return Err(Error::invalid_filter(format!(
+                            "Invalid sort field '{field}': you can only sort by valid fields of this resource."
+                        )));
                     }
                     p.sort_field = field;
                     p.sort_dir = dir;

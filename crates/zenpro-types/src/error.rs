@@ -34,6 +34,10 @@ pub enum Error {
     /// 422 `ValueError`: the request does not validate (bad query parameter, body field).
     #[error("{0}")]
     Validation(String),
+    /// 422 `ValueError` raised while validating a list's filter model (sort field, filter
+    /// values). The reference wraps these in `detail`, unlike FastAPI's request validation.
+    #[error("{0}")]
+    InvalidFilter(String),
     /// OAuth2 token endpoint error (`POST /login` of the device flow):
     /// `400 {"error": .., "error_description": .., "error_uri": null}`.
     #[error("{error}: {description}")]
@@ -62,6 +66,9 @@ impl Error {
     pub fn validation(msg: impl Into<String>) -> Self {
         Error::Validation(msg.into())
     }
+    pub fn invalid_filter(msg: impl Into<String>) -> Self {
+        Error::InvalidFilter(msg.into())
+    }
     pub fn credentials(msg: impl Into<String>) -> Self {
         Error::CredentialsNotValid(msg.into())
     }
@@ -80,7 +87,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::EntityExists(_) => StatusCode::CONFLICT,
             Error::BadRequest(_) | Error::OAuth { .. } => StatusCode::BAD_REQUEST,
-            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Validation(_) | Error::InvalidFilter(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -99,6 +106,7 @@ impl Error {
             Error::BadRequest(m) => json!({"detail": ["ValueError", m]}),
             // FastAPI request validation errors come back as a bare list (SUMMARY G5).
             Error::Validation(m) => json!(["ValueError", m]),
+            Error::InvalidFilter(m) => json!({"detail": ["ValueError", m]}),
             Error::OAuth { error, description } => {
                 json!({"error": error, "error_description": description, "error_uri": null})
             }
@@ -147,6 +155,8 @@ mod tests {
             serde_json::json!({"detail": ["EntityExistsError", "dup"]})
         );
         assert_eq!(Error::validation("v").body(), serde_json::json!(["ValueError", "v"]));
+        assert_eq!(Error::invalid_filter("f").body(), serde_json::json!({"detail": ["ValueError", "f"]}));
+        assert_eq!(Error::invalid_filter("f").status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
             Error::Internal("db exploded".into()).body(),
             serde_json::json!({"detail": ["RuntimeError", "Internal server error"]})

@@ -110,9 +110,9 @@ const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 fn parse_datetime(field: &str, s: &str) -> Result<NaiveDateTime, Error> {
     NaiveDateTime::parse_from_str(s.trim(), DATETIME_FORMAT).map_err(|_| {
-        Error::validation(format!(
-            "The datetime filter value '{s}' of field '{field}' is not in the supported format \
-             '{DATETIME_FORMAT}'."
+        Error::invalid_filter(format!(
+            "The datetime filter only works with values in the following format: {DATETIME_FORMAT} \
+             (field '{field}', value '{s}')."
         ))
     })
 }
@@ -144,7 +144,7 @@ pub fn uuid_hex(s: &str) -> Option<String> {
 pub fn parse(field: &str, kind: Kind, raw: &str) -> Result<Filter, Error> {
     let (op, v) = split_op(raw);
     let unsupported = || {
-        Error::validation(format!(
+        Error::invalid_filter(format!(
             "Invalid filter operator '{}' for field '{field}' of type {kind:?}.",
             op.as_str()
         ))
@@ -152,7 +152,7 @@ pub fn parse(field: &str, kind: Kind, raw: &str) -> Result<Filter, Error> {
     let value = match op {
         Op::IsNull | Op::IsNotNull => {
             if !v.is_empty() {
-                return Err(Error::validation(format!(
+                return Err(Error::invalid_filter(format!(
                     "The '{}' operator of field '{field}' takes no value.",
                     op.as_str()
                 )));
@@ -164,9 +164,9 @@ pub fn parse(field: &str, kind: Kind, raw: &str) -> Result<Filter, Error> {
                 return Err(unsupported());
             }
             let list: Vec<serde_json::Value> = serde_json::from_str(v).map_err(|_| {
-                Error::validation(format!(
-                    "The '{}' filter of field '{field}' needs a JSON list, e.g. [\"a\", \"b\"].",
-                    op.as_str()
+                Error::invalid_filter(format!(
+                    "When you are using the 'oneof:'/'notoneof:' filtering make sure that the provided \
+                     value is a json formatted list (field '{field}'), e.g. [\"a\", \"b\"]."
                 ))
             })?;
             let mut out = Vec::with_capacity(list.len());
@@ -190,10 +190,11 @@ pub fn parse(field: &str, kind: Kind, raw: &str) -> Result<Filter, Error> {
             Kind::Str => match op {
                 Op::In => return Err(unsupported()),
                 Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
+                    // The reference fails only when it builds the query: 400, not 422.
                     let f: f64 = v.trim().parse().map_err(|_| {
-                        Error::validation(format!(
-                            "The '{}' filter of field '{field}' needs a number, got '{v}'.",
-                            op.as_str()
+                        Error::bad_request(format!(
+                            "Failed to compare the column '{field}' to the value '{v}' (must be numeric): \
+                             could not convert string to float: '{v}'"
                         ))
                     })?;
                     Value::Float(f)
@@ -211,7 +212,7 @@ pub fn parse(field: &str, kind: Kind, raw: &str) -> Result<Filter, Error> {
             Kind::Int => match op {
                 Op::Equals | Op::NotEquals | Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
                     Value::Int(v.trim().parse().map_err(|_| {
-                        Error::validation(format!(
+                        Error::invalid_filter(format!(
                             "Field '{field}' needs an integer, got '{v}'."
                         ))
                     })?)
@@ -220,7 +221,9 @@ pub fn parse(field: &str, kind: Kind, raw: &str) -> Result<Filter, Error> {
             },
             Kind::Bool => match op {
                 Op::Equals | Op::NotEquals => Value::Bool(parse_bool(v.trim()).ok_or_else(|| {
-                    Error::validation(format!("Field '{field}' needs a boolean, got '{v}'."))
+                    Error::invalid_filter(format!(
+                        "The bool filter only works with boolean values (field '{field}', value '{v}')."
+                    ))
                 })?),
                 _ => return Err(unsupported()),
             },
@@ -230,8 +233,9 @@ pub fn parse(field: &str, kind: Kind, raw: &str) -> Result<Filter, Error> {
                 }
                 Op::In => {
                     let (lo, hi) = v.split_once(',').ok_or_else(|| {
-                        Error::validation(format!(
-                            "The 'in' filter of field '{field}' needs two datetimes 'lo,hi'."
+                        Error::invalid_filter(format!(
+                            "Two comma separated datetime values are required for the `in` operator \
+                             (field '{field}')."
                         ))
                     })?;
                     Value::Range(parse_datetime(field, lo)?, parse_datetime(field, hi)?)
@@ -287,7 +291,7 @@ mod tests {
     fn oneof_needs_a_json_list() {
         let f = parse("name", Kind::Str, r#"oneof:["a","b"]"#).unwrap();
         assert_eq!(f.value, Value::List(vec!["a".into(), "b".into()]));
-        assert!(matches!(parse("name", Kind::Str, "oneof:a,b"), Err(Error::Validation(_))));
+        assert!(matches!(parse("name", Kind::Str, "oneof:a,b"), Err(Error::InvalidFilter(_))));
     }
 
     #[test]
