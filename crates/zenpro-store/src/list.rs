@@ -261,18 +261,25 @@ fn filter_condition(q: &mut Query, backend: Backend, spec: &ListSpec, f: &Filter
                 }
                 first = false;
                 let kind = if *m == "id" { Kind::Uuid } else { Kind::Str };
-                // Re-parse the raw value for the id column so a name is not compared as hex.
+                // The value was parsed as text (it may be a name): make it a UUID filter for
+                // the id column, as the reference's UUIDFilter does (dashes removed, lists
+                // included; `equals`/`notequals` of a non-UUID match nothing/everything).
                 let sub = if kind == Kind::Uuid {
-                    match &f.value {
-                        filter::Value::Str(s) => Filter {
-                            field: f.field.clone(),
-                            op: f.op,
-                            value: filter::uuid_hex(s)
-                                .map(filter::Value::Str)
-                                .unwrap_or(if matches!(f.op, Op::Equals) { filter::Value::Never } else { filter::Value::Str(s.replace('-', "")) }),
+                    let value = match &f.value {
+                        filter::Value::Str(s) => match (filter::uuid_hex(s), f.op) {
+                            (Some(h), _) => filter::Value::Str(h),
+                            (None, Op::Equals | Op::NotEquals) => filter::Value::Never,
+                            (None, _) => filter::Value::Str(s.replace('-', "").to_lowercase()),
                         },
-                        _ => f.clone(),
-                    }
+                        filter::Value::List(items) => filter::Value::List(
+                            items
+                                .iter()
+                                .map(|s| filter::uuid_hex(s).unwrap_or_else(|| s.replace('-', "").to_lowercase()))
+                                .collect(),
+                        ),
+                        other => other.clone(),
+                    };
+                    Filter { field: f.field.clone(), op: f.op, value }
                 } else {
                     f.clone()
                 };
