@@ -47,6 +47,7 @@ const COMMON_FIELDS: [Field; 6] = [
     Field::col("description", Kind::Str, "`user`.`description`"),
 ];
 
+/// The fields of the reference's `UserFilter`.
 pub static USER_LIST: ListSpec = ListSpec {
     from: "`user`",
     id: "`user`.`id`",
@@ -60,16 +61,25 @@ pub static USER_LIST: ListSpec = ListSpec {
         Field::col("full_name", Kind::Str, "`user`.`full_name`"),
         Field::col("email", Kind::Str, "`user`.`email`"),
         Field::col("external_user_id", Kind::Uuid, "`user`.`external_user_id`"),
-        Field::col("is_admin", Kind::Bool, "`user`.`is_admin`"),
         Field::col("email_opted_in", Kind::Bool, "`user`.`email_opted_in`"),
     ],
 };
 
+/// The fields of `ServiceAccountFilter` (`is_admin` is not a filter of either model, so the
+/// reference ignores it as an unknown query key).
 pub static SERVICE_ACCOUNT_LIST: ListSpec = ListSpec {
     from: "`user`",
     id: "`user`.`id`",
     select: USER_COLS,
-    fields: &COMMON_FIELDS,
+    fields: &[
+        COMMON_FIELDS[0],
+        COMMON_FIELDS[1],
+        COMMON_FIELDS[2],
+        COMMON_FIELDS[3],
+        COMMON_FIELDS[4],
+        COMMON_FIELDS[5],
+        Field::col("external_user_id", Kind::Uuid, "`user`.`external_user_id`"),
+    ],
 };
 
 /// A new user or service account.
