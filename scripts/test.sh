@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The project's test command (what CI runs, via .ci/run):
+#   format, lints, build, Rust tests, then the zenml 0.98.0 compatibility suite against our binary.
+#
+# Honours CARGO_TARGET_DIR. With CI=true it defaults CARGO_TARGET_DIR to /var/tmp/zenpro-target and
+# sets CARGO_INCREMENTAL=0, so repeated CI runs on one machine reuse the build.
+# Extra arguments are passed to tests/compat/run.sh (i.e. to pytest).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+if [ "${CI:-}" = "true" ]; then
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/zenpro-target}"
+  export CARGO_INCREMENTAL=0
+fi
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$REPO/$TARGET_DIR" ;; esac
+
+step() { printf '\n==> %s\n' "$*"; }
+t0=$(date +%s)
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo build -p zenpro"
+cargo build -p zenpro
+
+step "Rust tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-tests=pass
+else
+  cargo test --workspace
+fi
+
+step "compat suite (real zenml 0.98.0 client/server against target/debug/zenpro)"
+ZENPRO_BIN="$TARGET_DIR/debug/zenpro" tests/compat/run.sh "$@"
+
+echo "scripts/test.sh: all green in $(( $(date +%s) - t0 ))s"

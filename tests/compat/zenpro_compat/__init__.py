@@ -1,0 +1,1 @@
+"""Helpers for the zenml 0.98.0 compatibility suite (servers, clients, REST)."""
