@@ -42,8 +42,7 @@ pub const COMPONENT_TYPES: [&str; 15] = [
 ];
 
 /// Types of which a stack may hold several components.
-pub const MULTIPLE_PER_STACK: [&str; 4] =
-    ["alerter", "experiment_tracker", "step_operator", "sandbox"];
+pub const MULTIPLE_PER_STACK: [&str; 4] = ["alerter", "experiment_tracker", "step_operator", "sandbox"];
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ComponentRow {
@@ -109,17 +108,8 @@ pub static COMPONENT_LIST: ListSpec = ListSpec {
         Field::col("name", Kind::Str, "`stack_component`.`name`"),
         Field::col("flavor", Kind::Str, "`stack_component`.`flavor`"),
         Field::col("type", Kind::Str, "`stack_component`.`type`"),
-        Field::col(
-            "connector_id",
-            Kind::Uuid,
-            "`stack_component`.`connector_id`",
-        ),
-        Field::related(
-            "user",
-            "`stack_component`.`user_id`",
-            "`user`",
-            &["id", "name", "full_name"],
-        ),
+        Field::col("connector_id", Kind::Uuid, "`stack_component`.`connector_id`"),
+        Field::related("user", "`stack_component`.`user_id`", "`user`", &["id", "name", "full_name"]),
         Field::custom("scope_type", Kind::Str),
         Field::custom("stack_id", Kind::Uuid),
     ],
@@ -164,9 +154,7 @@ pub struct ComponentUpdate {
 }
 
 pub(crate) fn component_not_found(id: Uuid) -> Error {
-    Error::not_found(format!(
-        "Unable to get stack component with ID '{id}': No stack component with this ID found"
-    ))
+    Error::not_found(format!("Unable to get stack component with ID '{id}': No stack component with this ID found"))
 }
 
 fn exists_message(kind: &str, name: &str) -> String {
@@ -177,10 +165,7 @@ fn exists_message(kind: &str, name: &str) -> String {
 
 /// `validate_name`: names must not contain control whitespace.
 pub fn check_name(model: &str, name: &str) -> Result<(), Error> {
-    let banned: String = name
-        .chars()
-        .filter(|c| "\t\n\r\u{0b}\u{0c}".contains(*c))
-        .collect();
+    let banned: String = name.chars().filter(|c| "\t\n\r\u{0b}\u{0c}".contains(*c)).collect();
     if name.is_empty() {
         return Err(Error::bad_request(format!(
             "The class `{model}Request` has no attribute `name` or it is set to `None`. Cannot validate the name."
@@ -196,10 +181,8 @@ pub fn check_name(model: &str, name: &str) -> Result<(), Error> {
 
 /// Python's `repr` of a list of strings (`['a', 'b']`), for messages.
 fn py_list(items: &[&str]) -> String {
-    let inner: Vec<String> = items
-        .iter()
-        .map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")))
-        .collect();
+    let inner: Vec<String> =
+        items.iter().map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))).collect();
     format!("[{}]", inner.join(", "))
 }
 
@@ -207,18 +190,12 @@ fn py_list(items: &[&str]) -> String {
 /// `validate_stack_component_config` does for the parts a schema can tell: unknown keys
 /// (except keys already stored) and missing required keys. Custom flavors, whose classes the
 /// server cannot import, are not validated.
-pub fn validate_configuration(
-    flavor: &FlavorRow,
-    config: &Json,
-    existing: Option<&Json>,
-) -> Result<(), Error> {
+pub fn validate_configuration(flavor: &FlavorRow, config: &Json, existing: Option<&Json>) -> Result<(), Error> {
     if flavor.is_custom {
         return Ok(());
     }
     let Some(config) = config.as_object() else {
-        return Err(Error::validation(
-            "The stack component configuration must be an object.",
-        ));
+        return Err(Error::validation("The stack component configuration must be an object."));
     };
     let schema = flavor.config_schema_json();
     let props = schema.get("properties").and_then(Json::as_object);
@@ -240,18 +217,10 @@ pub fn validate_configuration(
     let missing: Vec<&str> = schema
         .get("required")
         .and_then(Json::as_array)
-        .map(|r| {
-            r.iter()
-                .filter_map(Json::as_str)
-                .filter(|k| !config.contains_key(*k))
-                .collect()
-        })
+        .map(|r| r.iter().filter_map(Json::as_str).filter(|k| !config.contains_key(*k)).collect())
         .unwrap_or_default();
     if !missing.is_empty() {
-        let title = schema
-            .get("title")
-            .and_then(Json::as_str)
-            .unwrap_or("configuration");
+        let title = schema.get("title").and_then(Json::as_str).unwrap_or("configuration");
         return Err(Error::bad_request(format!(
             "{} validation error{} for {title}: missing required field{} {}.",
             missing.len(),
@@ -271,9 +240,7 @@ fn component_scope(backend: crate::Backend, params: &mut ListParams, wh: &mut Wh
         wh.and(c);
     }
     for f in params.take("stack_id") {
-        let mut c = Query::new(
-            "`stack_component`.`id` IN (SELECT `component_id` FROM `stack_composition` WHERE ",
-        );
+        let mut c = Query::new("`stack_component`.`id` IN (SELECT `component_id` FROM `stack_composition` WHERE ");
         list::condition(&mut c, backend, "`stack_id`", Kind::Uuid, &f);
         c.push_sql(")");
         wh.and(c);
@@ -288,9 +255,7 @@ impl Store {
         let mut wh = Where::new();
         component_scope(self.backend(), &mut params, &mut wh);
         let page: Page<ComponentRow> = list::list(&self.db, &COMPONENT_LIST, &params, &wh).await?;
-        let views = self
-            .component_views(page.items.clone(), params.hydrate)
-            .await?;
+        let views = self.component_views(page.items.clone(), params.hydrate).await?;
         let mut it = views.into_iter();
         Ok(page.map(|_| it.next().expect("one view per row")))
     }
@@ -302,15 +267,9 @@ impl Store {
         rows: Vec<ComponentRow>,
         with_secrets: bool,
     ) -> Result<Vec<ComponentView>, Error> {
-        let pairs: Vec<(String, String)> = rows
-            .iter()
-            .map(|c| (c.flavor.clone(), c.kind.clone()))
-            .collect();
+        let pairs: Vec<(String, String)> = rows.iter().map(|c| (c.flavor.clone(), c.kind.clone())).collect();
         let flavors = self.flavors_by_name_and_type(&pairs).await?;
-        let user_ids: Vec<Uuid> = rows
-            .iter()
-            .filter_map(|c| parse_opt_id(&c.user_id))
-            .collect();
+        let user_ids: Vec<Uuid> = rows.iter().filter_map(|c| parse_opt_id(&c.user_id)).collect();
         let users = self.users_by_id(&user_ids).await?;
         let mut secrets = if with_secrets {
             let ids: Vec<Uuid> = rows.iter().map(ComponentRow::uuid).collect();
@@ -321,9 +280,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|row| ComponentView {
-                flavor: flavors
-                    .get(&(row.flavor.clone(), row.kind.clone()))
-                    .cloned(),
+                flavor: flavors.get(&(row.flavor.clone(), row.kind.clone())).cloned(),
                 user: parse_opt_id(&row.user_id).and_then(|u| users.get(&u).cloned()),
                 secrets: secrets.remove(&row.uuid()).unwrap_or_default(),
                 row,
@@ -334,17 +291,17 @@ impl Store {
     pub async fn find_component(&self, id: Uuid) -> Result<Option<ComponentRow>, Error> {
         self.db
             .clone()
-            .fetch_optional(q!(format!("SELECT {COMPONENT_COLS} FROM `stack_component` WHERE `stack_component`.`id` = ?"), id))
+            .fetch_optional(q!(
+                format!("SELECT {COMPONENT_COLS} FROM `stack_component` WHERE `stack_component`.`id` = ?"),
+                id
+            ))
             .await
             .map_err(db_err)
     }
 
     /// A component by id (404 with the reference's message).
     pub async fn get_component(&self, id: Uuid, hydrate: bool) -> Result<ComponentView, Error> {
-        let row = self
-            .find_component(id)
-            .await?
-            .ok_or_else(|| component_not_found(id))?;
+        let row = self.find_component(id).await?.ok_or_else(|| component_not_found(id))?;
         let mut views = self.component_views(vec![row], hydrate).await?;
         Ok(views.pop().expect("one view per row"))
     }
@@ -355,9 +312,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let marks = vec!["?"; ids.len()].join(", ");
-        let mut query = q!(format!(
-            "SELECT {COMPONENT_COLS} FROM `stack_component` WHERE `stack_component`.`id` IN ({marks})"
-        ));
+        let mut query =
+            q!(format!("SELECT {COMPONENT_COLS} FROM `stack_component` WHERE `stack_component`.`id` IN ({marks})"));
         for id in ids {
             query.push_param(*id);
         }
@@ -375,30 +331,21 @@ impl Store {
         let f = self
             .find_flavor_by_name_and_type(flavor, kind)
             .await?
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "No flavor with name '{flavor}' and type '{kind}' exists."
-                ))
-            })?;
+            .ok_or_else(|| Error::not_found(format!("No flavor with name '{flavor}' and type '{kind}' exists.")))?;
         validate_configuration(&f, config, existing)?;
         Ok(f)
     }
 
     /// Register a component owned by `user_id`: 409 on a duplicate (name, type), 404 for an
     /// unknown flavor, 400 for an invalid configuration.
-    pub async fn create_component(
-        &self,
-        c: NewComponent,
-        user_id: Uuid,
-    ) -> Result<ComponentView, Error> {
+    pub async fn create_component(&self, c: NewComponent, user_id: Uuid) -> Result<ComponentView, Error> {
         check_name("Component", &c.name)?;
         let secrets = self.resolve_secrets(&c.secrets, user_id).await?;
         let mut tx = self.db.begin().await?;
         if component_exists(&mut tx, &c.name, &c.kind).await? {
             return Err(Error::exists(exists_message(&c.kind, &c.name)));
         }
-        self.flavor_for_component(&c.kind, &c.flavor, &c.configuration, None)
-            .await?;
+        self.flavor_for_component(&c.kind, &c.flavor, &c.configuration, None).await?;
         let id = insert_component(&mut tx, &c, Some(user_id)).await?;
         crate::stacks::link_secrets(&mut tx, id, RESOURCE_COMPONENT, &secrets).await?;
         tx.commit().await?;
@@ -407,25 +354,13 @@ impl Store {
 
     /// Update a component (the reference's rules: configuration checked against the flavor,
     /// default components refused, renames checked for (name, type) conflicts).
-    pub async fn update_component(
-        &self,
-        id: Uuid,
-        u: ComponentUpdate,
-        user_id: Uuid,
-    ) -> Result<ComponentView, Error> {
-        let cur = self
-            .find_component(id)
-            .await?
-            .ok_or_else(|| component_not_found(id))?;
+    pub async fn update_component(&self, id: Uuid, u: ComponentUpdate, user_id: Uuid) -> Result<ComponentView, Error> {
+        let cur = self.find_component(id).await?.ok_or_else(|| component_not_found(id))?;
         if let Some(cfg) = &u.configuration {
-            self.flavor_for_component(&cur.kind, &cur.flavor, cfg, Some(&cur.configuration_json()))
-                .await?;
+            self.flavor_for_component(&cur.kind, &cur.flavor, cfg, Some(&cur.configuration_json())).await?;
         }
         if cur.is_protected_default() {
-            return Err(Error::forbidden(format!(
-                "The default {} cannot be modified.",
-                cur.kind
-            )));
+            return Err(Error::forbidden(format!("The default {} cannot be modified.", cur.kind)));
         }
         if let Some(n) = &u.name {
             check_name("Component", n)?;
@@ -437,17 +372,9 @@ impl Store {
         if name != cur.name && component_exists(&mut tx, &name, &cur.kind).await? {
             return Err(Error::exists(exists_message(&cur.kind, &name)));
         }
-        let configuration = u
-            .configuration
-            .as_ref()
-            .map(encode_b64_json)
-            .unwrap_or(cur.configuration);
+        let configuration = u.configuration.as_ref().map(encode_b64_json).unwrap_or(cur.configuration);
         let labels = u.labels.as_ref().map(encode_b64_json).or(cur.labels);
-        let environment = u
-            .environment
-            .as_ref()
-            .map(encode_b64_json)
-            .or(cur.environment);
+        let environment = u.environment.as_ref().map(encode_b64_json).or(cur.environment);
         tx.execute(q!(
             "UPDATE `stack_component` SET `updated` = ?, `name` = ?, `configuration` = ?, `labels` = ?, \
              `environment` = ?, `connector_id` = NULL, `connector_resource_id` = NULL WHERE `id` = ?",
@@ -471,15 +398,15 @@ impl Store {
     pub async fn delete_component(&self, id: Uuid) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
         let cur: ComponentRow = tx
-            .fetch_optional(q!(format!("SELECT {COMPONENT_COLS} FROM `stack_component` WHERE `stack_component`.`id` = ?"), id))
+            .fetch_optional(q!(
+                format!("SELECT {COMPONENT_COLS} FROM `stack_component` WHERE `stack_component`.`id` = ?"),
+                id
+            ))
             .await
             .map_err(db_err)?
             .ok_or_else(|| component_not_found(id))?;
         if cur.is_protected_default() {
-            return Err(Error::forbidden(format!(
-                "The default {} cannot be deleted.",
-                cur.kind
-            )));
+            return Err(Error::forbidden(format!("The default {} cannot be deleted.", cur.kind)));
         }
         if cur.kind == "deployer" {
             let n = tx
@@ -500,10 +427,7 @@ impl Store {
             }
         }
         let stacks = tx
-            .fetch_i64(q!(
-                "SELECT count(*) FROM `stack_composition` WHERE `component_id` = ?",
-                id
-            ))
+            .fetch_i64(q!("SELECT count(*) FROM `stack_composition` WHERE `component_id` = ?", id))
             .await
             .map_err(db_err)?;
         if stacks > 0 {
@@ -520,9 +444,7 @@ impl Store {
         ))
         .await
         .map_err(db_err)?;
-        tx.execute(q!("DELETE FROM `stack_component` WHERE `id` = ?", id))
-            .await
-            .map_err(db_err)?;
+        tx.execute(q!("DELETE FROM `stack_component` WHERE `id` = ?", id)).await.map_err(db_err)?;
         tx.commit().await
     }
 }
@@ -530,22 +452,14 @@ impl Store {
 /// Whether a component of this (name, type) exists.
 pub(crate) async fn component_exists(tx: &mut Tx, name: &str, kind: &str) -> Result<bool, Error> {
     let n = tx
-        .fetch_i64(q!(
-            "SELECT count(*) FROM `stack_component` WHERE `name` = ? AND `type` = ?",
-            name,
-            kind
-        ))
+        .fetch_i64(q!("SELECT count(*) FROM `stack_component` WHERE `name` = ? AND `type` = ?", name, kind))
         .await
         .map_err(db_err)?;
     Ok(n > 0)
 }
 
 /// Insert a component row (no checks) and return its id.
-pub(crate) async fn insert_component(
-    tx: &mut Tx,
-    c: &NewComponent,
-    user_id: Option<Uuid>,
-) -> Result<Uuid, Error> {
+pub(crate) async fn insert_component(tx: &mut Tx, c: &NewComponent, user_id: Option<Uuid>) -> Result<Uuid, Error> {
     let id = Uuid::new_v4();
     let now = utc_now();
     let null = Json::Null;
@@ -598,17 +512,10 @@ mod tests {
 
     #[test]
     fn configuration_keys_are_checked_against_the_schema() {
-        let f = flavor(
-            r#"{"properties": {"path": {"type": "string"}}, "required": ["path"], "title": "C"}"#,
-            false,
-        );
+        let f = flavor(r#"{"properties": {"path": {"type": "string"}}, "required": ["path"], "title": "C"}"#, false);
         assert!(validate_configuration(&f, &serde_json::json!({"path": "/x"}), None).is_ok());
-        let e = validate_configuration(&f, &serde_json::json!({"path": "/x", "bad": 1}), None)
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "Invalid configuration keys ['bad'] for local artifact_store."
-        );
+        let e = validate_configuration(&f, &serde_json::json!({"path": "/x", "bad": 1}), None).unwrap_err();
+        assert_eq!(e.to_string(), "Invalid configuration keys ['bad'] for local artifact_store.");
         // Keys already stored are tolerated on update.
         assert!(
             validate_configuration(
@@ -620,10 +527,7 @@ mod tests {
         );
         assert!(validate_configuration(&f, &serde_json::json!({}), None).is_err());
         // Custom flavors are not validated.
-        assert!(
-            validate_configuration(&flavor("{}", true), &serde_json::json!({"any": 1}), None)
-                .is_ok()
-        );
+        assert!(validate_configuration(&flavor("{}", true), &serde_json::json!({"any": 1}), None).is_ok());
     }
 
     #[test]

@@ -94,12 +94,7 @@ pub static FLAVOR_LIST: ListSpec = ListSpec {
         Field::col("display_name", Kind::Str, "`flavor`.`display_name`"),
         Field::col("type", Kind::Str, "`flavor`.`type`"),
         Field::col("integration", Kind::Str, "`flavor`.`integration`"),
-        Field::related(
-            "user",
-            "`flavor`.`user_id`",
-            "`user`",
-            &["id", "name", "full_name"],
-        ),
+        Field::related("user", "`flavor`.`user_id`", "`user`", &["id", "name", "full_name"]),
     ],
 };
 
@@ -148,17 +143,13 @@ pub struct FlavorUpdate {
 }
 
 fn not_found(id: Uuid) -> Error {
-    Error::not_found(format!(
-        "Unable to get flavor with ID '{id}': No flavor with this ID found"
-    ))
+    Error::not_found(format!("Unable to get flavor with ID '{id}': No flavor with this ID found"))
 }
 
 fn schema_text(v: &serde_json::Value) -> Result<String, Error> {
     let text = python_json(v);
     if text.len() > TEXT_FIELD_MAX_LENGTH {
-        return Err(Error::bad_request(
-            "Json representation of configuration schemaexceeds max length.",
-        ));
+        return Err(Error::bad_request("Json representation of configuration schemaexceeds max length."));
     }
     Ok(text)
 }
@@ -166,13 +157,8 @@ fn schema_text(v: &serde_json::Value) -> Result<String, Error> {
 impl Store {
     /// A page of flavors with their owners: three queries (count, page, owners).
     pub async fn list_flavors(&self, params: &ListParams) -> Result<Page<FlavorView>, Error> {
-        let page: Page<FlavorRow> =
-            list::list(&self.db, &FLAVOR_LIST, params, &Where::new()).await?;
-        let ids: Vec<Uuid> = page
-            .items
-            .iter()
-            .filter_map(|f| parse_opt_id(&f.user_id))
-            .collect();
+        let page: Page<FlavorRow> = list::list(&self.db, &FLAVOR_LIST, params, &Where::new()).await?;
+        let ids: Vec<Uuid> = page.items.iter().filter_map(|f| parse_opt_id(&f.user_id)).collect();
         let users = self.users_by_id(&ids).await?;
         Ok(page.map(|row| {
             let user = parse_opt_id(&row.user_id).and_then(|u| users.get(&u).cloned());
@@ -183,10 +169,7 @@ impl Store {
     pub async fn find_flavor(&self, id: Uuid) -> Result<Option<FlavorRow>, Error> {
         self.db
             .clone()
-            .fetch_optional(q!(
-                format!("SELECT {FLAVOR_COLS} FROM `flavor` WHERE `flavor`.`id` = ?"),
-                id
-            ))
+            .fetch_optional(q!(format!("SELECT {FLAVOR_COLS} FROM `flavor` WHERE `flavor`.`id` = ?"), id))
             .await
             .map_err(db_err)
     }
@@ -202,11 +185,7 @@ impl Store {
     }
 
     /// The flavor of a (flavor name, component type) pair.
-    pub async fn find_flavor_by_name_and_type(
-        &self,
-        name: &str,
-        kind: &str,
-    ) -> Result<Option<FlavorRow>, Error> {
+    pub async fn find_flavor_by_name_and_type(&self, name: &str, kind: &str) -> Result<Option<FlavorRow>, Error> {
         self.db
             .clone()
             .fetch_optional(q!(
@@ -230,17 +209,12 @@ impl Store {
             return Ok(HashMap::new());
         }
         let marks = vec!["?"; names.len()].join(", ");
-        let mut query = q!(format!(
-            "SELECT {FLAVOR_COLS} FROM `flavor` WHERE `flavor`.`name` IN ({marks})"
-        ));
+        let mut query = q!(format!("SELECT {FLAVOR_COLS} FROM `flavor` WHERE `flavor`.`name` IN ({marks})"));
         for n in names {
             query.push_param(n);
         }
         let rows: Vec<FlavorRow> = self.db.clone().fetch_all(query).await.map_err(db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|f| ((f.name.clone(), f.kind.clone()), f))
-            .collect())
+        Ok(rows.into_iter().map(|f| ((f.name.clone(), f.kind.clone()), f)).collect())
     }
 
     /// Accounts by id, as a map (one query).
@@ -249,10 +223,7 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         let rows = self.accounts_by_ids(&ids).await?;
-        Ok(rows
-            .into_iter()
-            .map(|u| (crate::parse_id(&u.id), u))
-            .collect())
+        Ok(rows.into_iter().map(|u| (crate::parse_id(&u.id), u)).collect())
     }
 
     /// Register a flavor; 409 when (name, type) exists.
@@ -262,11 +233,7 @@ impl Store {
             t = f.kind,
             n = f.name
         );
-        if self
-            .find_flavor_by_name_and_type(&f.name, &f.kind)
-            .await?
-            .is_some()
-        {
+        if self.find_flavor_by_name_and_type(&f.name, &f.kind).await?.is_some() {
             return Err(Error::exists(conflict));
         }
         let config_schema = schema_text(&f.config_schema)?;
@@ -354,10 +321,7 @@ impl Store {
     pub async fn delete_flavor(&self, id: Uuid) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
         let cur: FlavorRow = tx
-            .fetch_optional(q!(
-                format!("SELECT {FLAVOR_COLS} FROM `flavor` WHERE `flavor`.`id` = ?"),
-                id
-            ))
+            .fetch_optional(q!(format!("SELECT {FLAVOR_COLS} FROM `flavor` WHERE `flavor`.`id` = ?"), id))
             .await
             .map_err(db_err)?
             .ok_or_else(|| not_found(id))?;
@@ -369,21 +333,15 @@ impl Store {
                 cur.name, cur.kind
             )));
         }
-        tx.execute(q!("DELETE FROM `flavor` WHERE `id` = ?", id))
-            .await
-            .map_err(db_err)?;
+        tx.execute(q!("DELETE FROM `flavor` WHERE `id` = ?", id)).await.map_err(db_err)?;
         tx.commit().await
     }
 }
 
 async fn components_of_flavor(tx: &mut Tx, name: &str, kind: &str) -> Result<i64, Error> {
-    tx.fetch_i64(q!(
-        "SELECT count(*) FROM `stack_component` WHERE `flavor` = ? AND `type` = ?",
-        name,
-        kind
-    ))
-    .await
-    .map_err(db_err)
+    tx.fetch_i64(q!("SELECT count(*) FROM `stack_component` WHERE `flavor` = ? AND `type` = ?", name, kind))
+        .await
+        .map_err(db_err)
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use zenpro_types::filter::{Filter, Kind, Op, Value as FilterValue};
 use zenpro_types::{Error, Page, time::utc_now};
 
 use crate::components::{
-    COMPONENT_TYPES, ComponentRow, MULTIPLE_PER_STACK, NewComponent, component_exists,
-    component_not_found, insert_component,
+    COMPONENT_TYPES, ComponentRow, MULTIPLE_PER_STACK, NewComponent, component_exists, component_not_found,
+    insert_component,
 };
 use crate::list::{self, Field, ListParams, ListSpec, Where};
 use crate::users::UserRow;
@@ -22,9 +22,7 @@ use crate::{Query, Store, Tx, db_err, parse_id, parse_opt_id, q};
 
 /// `base64(json)` as ZenML writes its LargeBinary JSON columns.
 pub fn encode_b64_json(v: &serde_json::Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .encode(python_json(v))
-        .into_bytes()
+    base64::engine::general_purpose::STANDARD.encode(python_json(v)).into_bytes()
 }
 
 /// Decode a base64 JSON column; `None`/empty/invalid become JSON null.
@@ -32,11 +30,7 @@ pub fn decode_b64_json(raw: Option<&[u8]>) -> serde_json::Value {
     let Some(raw) = raw else {
         return serde_json::Value::Null;
     };
-    let trimmed: Vec<u8> = raw
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let trimmed: Vec<u8> = raw.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(&trimmed)
         .ok()
@@ -114,10 +108,7 @@ impl Store {
         let n = self
             .db
             .clone()
-            .fetch_i64(q!(
-                "SELECT count(*) FROM `stack` WHERE `name` = ?",
-                "default"
-            ))
+            .fetch_i64(q!("SELECT count(*) FROM `stack` WHERE `name` = ?", "default"))
             .await
             .map_err(db_err)?;
         if n > 0 {
@@ -230,12 +221,7 @@ pub static STACK_LIST: ListSpec = ListSpec {
         Field::col("updated", Kind::Datetime, "`stack`.`updated`"),
         Field::col("name", Kind::Str, "`stack`.`name`"),
         Field::col("description", Kind::Str, "`stack`.`description`"),
-        Field::related(
-            "user",
-            "`stack`.`user_id`",
-            "`user`",
-            &["id", "name", "full_name"],
-        ),
+        Field::related("user", "`stack`.`user_id`", "`user`", &["id", "name", "full_name"]),
         Field::custom("component_id", Kind::Uuid),
         Field::custom("component", Kind::Str),
     ],
@@ -305,15 +291,11 @@ pub struct StackUpdate {
 }
 
 fn stack_not_found(id: Uuid) -> Error {
-    Error::not_found(format!(
-        "Unable to get stack with ID '{id}': No stack with this ID found"
-    ))
+    Error::not_found(format!("Unable to get stack with ID '{id}': No stack with this ID found"))
 }
 
 fn stack_exists_message(op: &str, name: &str) -> String {
-    format!(
-        "Unable to {op} the requested stack with name '{name}': Found another existing stack with the same name."
-    )
+    format!("Unable to {op} the requested stack with name '{name}': Found another existing stack with the same name.")
 }
 
 /// The `StackRequest`/`StackUpdate` validator: known types, one component per type except the
@@ -323,11 +305,7 @@ pub fn check_stack_components<T>(components: &[(String, Vec<T>)]) -> Result<(), 
         if !COMPONENT_TYPES.contains(&kind.as_str()) {
             return Err(Error::validation(format!(
                 "Input should be {}: '{kind}' is not a stack component type.",
-                COMPONENT_TYPES
-                    .iter()
-                    .map(|t| format!("'{t}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                COMPONENT_TYPES.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ")
             )));
         }
         if !MULTIPLE_PER_STACK.contains(&kind.as_str()) && list.len() > 1 {
@@ -340,9 +318,7 @@ pub fn check_stack_components<T>(components: &[(String, Vec<T>)]) -> Result<(), 
     if has("orchestrator") && has("artifact_store") {
         Ok(())
     } else {
-        Err(Error::validation(
-            "Value error, Stack must contain at least an orchestrator and artifact store.",
-        ))
+        Err(Error::validation("Value error, Stack must contain at least an orchestrator and artifact store."))
     }
 }
 
@@ -354,19 +330,12 @@ fn as_id_filter(f: &Filter) -> Filter {
             None if matches!(f.op, Op::Equals) => FilterValue::Never,
             None => FilterValue::Str(s.replace('-', "").to_lowercase()),
         },
-        FilterValue::List(items) => FilterValue::List(
-            items
-                .iter()
-                .filter_map(|s| zenpro_types::filter::uuid_hex(s))
-                .collect(),
-        ),
+        FilterValue::List(items) => {
+            FilterValue::List(items.iter().filter_map(|s| zenpro_types::filter::uuid_hex(s)).collect())
+        }
         other => other.clone(),
     };
-    Filter {
-        field: f.field.clone(),
-        op: f.op,
-        value,
-    }
+    Filter { field: f.field.clone(), op: f.op, value }
 }
 
 impl Store {
@@ -377,8 +346,7 @@ impl Store {
         let mut params = params.clone();
         let mut wh = Where::new();
         for f in params.take("component_id") {
-            let mut c =
-                Query::new("`stack`.`id` IN (SELECT `stack_id` FROM `stack_composition` WHERE ");
+            let mut c = Query::new("`stack`.`id` IN (SELECT `stack_id` FROM `stack_composition` WHERE ");
             list::condition(&mut c, backend, "`component_id`", Kind::Uuid, &f);
             c.push_sql(")");
             wh.and(c);
@@ -401,22 +369,12 @@ impl Store {
     }
 
     /// Owners and (hydrated) components and secrets of these stacks, in at most three queries.
-    pub async fn stack_views(
-        &self,
-        rows: Vec<StackRow>,
-        hydrate: bool,
-    ) -> Result<Vec<StackView>, Error> {
-        let user_ids: Vec<Uuid> = rows
-            .iter()
-            .filter_map(|s| parse_opt_id(&s.user_id))
-            .collect();
+    pub async fn stack_views(&self, rows: Vec<StackRow>, hydrate: bool) -> Result<Vec<StackView>, Error> {
+        let user_ids: Vec<Uuid> = rows.iter().filter_map(|s| parse_opt_id(&s.user_id)).collect();
         let users = self.users_by_id(&user_ids).await?;
         let ids: Vec<Uuid> = rows.iter().map(StackRow::uuid).collect();
         let (mut members, mut secrets) = if hydrate && !ids.is_empty() {
-            (
-                self.stack_members(&ids).await?,
-                self.secrets_of(RESOURCE_STACK, &ids).await?,
-            )
+            (self.stack_members(&ids).await?, self.secrets_of(RESOURCE_STACK, &ids).await?)
         } else {
             (HashMap::new(), HashMap::new())
         };
@@ -435,10 +393,7 @@ impl Store {
     }
 
     /// Components of these stacks with their flavors' logo and integration (one query).
-    async fn stack_members(
-        &self,
-        stack_ids: &[Uuid],
-    ) -> Result<HashMap<Uuid, Vec<StackMember>>, Error> {
+    async fn stack_members(&self, stack_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<StackMember>>, Error> {
         let marks = vec!["?"; stack_ids.len()].join(", ");
         let mut query = q!(format!(
             "SELECT `sc`.`stack_id`, `sc`.`default_for_type`, `c`.`id`, `c`.`created`, `c`.`updated`, `c`.`name`, \
@@ -462,20 +417,14 @@ impl Store {
     pub async fn find_stack(&self, id: Uuid) -> Result<Option<StackRow>, Error> {
         self.db
             .clone()
-            .fetch_optional(q!(
-                format!("SELECT {STACK_COLS} FROM `stack` WHERE `stack`.`id` = ?"),
-                id
-            ))
+            .fetch_optional(q!(format!("SELECT {STACK_COLS} FROM `stack` WHERE `stack`.`id` = ?"), id))
             .await
             .map_err(db_err)
     }
 
     /// A stack by id (404 with the reference's message).
     pub async fn get_stack(&self, id: Uuid, hydrate: bool) -> Result<StackView, Error> {
-        let row = self
-            .find_stack(id)
-            .await?
-            .ok_or_else(|| stack_not_found(id))?;
+        let row = self.find_stack(id).await?.ok_or_else(|| stack_not_found(id))?;
         let mut views = self.stack_views(vec![row], hydrate).await?;
         Ok(views.pop().expect("one view per row"))
     }
@@ -483,16 +432,9 @@ impl Store {
     /// Existing components of a stack request, checked to exist and to be of the type they
     /// are listed under.
     async fn check_members(&self, components: &[(String, Vec<Uuid>)]) -> Result<(), Error> {
-        let ids: Vec<Uuid> = components
-            .iter()
-            .flat_map(|(_, l)| l.iter().copied())
-            .collect();
-        let found: HashMap<Uuid, ComponentRow> = self
-            .components_by_ids(&ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.uuid(), c))
-            .collect();
+        let ids: Vec<Uuid> = components.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+        let found: HashMap<Uuid, ComponentRow> =
+            self.components_by_ids(&ids).await?.into_iter().map(|c| (c.uuid(), c)).collect();
         for (kind, list) in components {
             for id in list {
                 let c = found.get(id).ok_or_else(|| component_not_found(*id))?;
@@ -518,50 +460,28 @@ impl Store {
             .map(|(k, l)| {
                 (
                     k.clone(),
-                    l.iter()
-                        .filter_map(|c| {
-                            if let ComponentRef::Id(id) = c {
-                                Some(*id)
-                            } else {
-                                None
-                            }
-                        })
-                        .collect(),
+                    l.iter().filter_map(|c| if let ComponentRef::Id(id) = c { Some(*id) } else { None }).collect(),
                 )
             })
             .collect();
         self.check_members(&existing).await?;
         for (kind, list) in &s.components {
             for c in list {
-                if let ComponentRef::New {
-                    flavor,
-                    configuration,
-                } = c
-                {
-                    self.flavor_for_component(kind, flavor, configuration, None)
-                        .await
-                        .map_err(|e| match e {
-                            Error::NotFound(_) => Error::bad_request(format!(
-                                "Flavor '{flavor}' not found for component type '{kind}'."
-                            )),
-                            e => e,
-                        })?;
+                if let ComponentRef::New { flavor, configuration } = c {
+                    self.flavor_for_component(kind, flavor, configuration, None).await.map_err(|e| match e {
+                        Error::NotFound(_) => {
+                            Error::bad_request(format!("Flavor '{flavor}' not found for component type '{kind}'."))
+                        }
+                        e => e,
+                    })?;
                 }
             }
         }
         let secrets = self.resolve_secrets(&s.secrets, user_id).await?;
-        let labels = s
-            .labels
-            .clone()
-            .unwrap_or_else(|| Json::Object(Default::default()));
+        let labels = s.labels.clone().unwrap_or_else(|| Json::Object(Default::default()));
         let mut tx = self.db.begin().await?;
-        let taken = tx
-            .fetch_i64(q!(
-                "SELECT count(*) FROM `stack` WHERE `name` = ?",
-                s.name.clone()
-            ))
-            .await
-            .map_err(db_err)?;
+        let taken =
+            tx.fetch_i64(q!("SELECT count(*) FROM `stack` WHERE `name` = ?", s.name.clone())).await.map_err(db_err)?;
         if taken > 0 {
             return Err(Error::exists(stack_exists_message("create", &s.name)));
         }
@@ -571,15 +491,10 @@ impl Store {
             for c in list {
                 match c {
                     ComponentRef::Id(id) => ids.push(*id),
-                    ComponentRef::New {
-                        flavor,
-                        configuration,
-                    } => {
+                    ComponentRef::New { flavor, configuration } => {
                         let mut name = s.name.clone();
                         while component_exists(&mut tx, &name, kind).await? {
-                            name =
-                                format!("{}-{}", s.name, &Uuid::new_v4().simple().to_string()[..4])
-                                    .to_lowercase();
+                            name = format!("{}-{}", s.name, &Uuid::new_v4().simple().to_string()[..4]).to_lowercase();
                         }
                         let new = NewComponent {
                             name,
@@ -622,16 +537,8 @@ impl Store {
     }
 
     /// Update a stack (not the default one: 403); 409 when renamed onto another stack's name.
-    pub async fn update_stack(
-        &self,
-        id: Uuid,
-        u: StackUpdate,
-        user_id: Uuid,
-    ) -> Result<StackView, Error> {
-        let cur = self
-            .find_stack(id)
-            .await?
-            .ok_or_else(|| stack_not_found(id))?;
+    pub async fn update_stack(&self, id: Uuid, u: StackUpdate, user_id: Uuid) -> Result<StackView, Error> {
+        let cur = self.find_stack(id).await?.ok_or_else(|| stack_not_found(id))?;
         if let Some(c) = &u.components {
             check_stack_components(c)?;
             self.check_members(c).await?;
@@ -646,11 +553,7 @@ impl Store {
         let mut tx = self.db.begin().await?;
         if name != cur.name {
             let taken = tx
-                .fetch_i64(q!(
-                    "SELECT count(*) FROM `stack` WHERE `name` = ? AND `id` != ?",
-                    name.clone(),
-                    id
-                ))
+                .fetch_i64(q!("SELECT count(*) FROM `stack` WHERE `name` = ? AND `id` != ?", name.clone(), id))
                 .await
                 .map_err(db_err)?;
             if taken > 0 {
@@ -671,12 +574,7 @@ impl Store {
         .await
         .map_err(|e| crate::db::map_err(e, &conflict))?;
         if let Some(components) = &u.components {
-            tx.execute(q!(
-                "DELETE FROM `stack_composition` WHERE `stack_id` = ?",
-                id
-            ))
-            .await
-            .map_err(db_err)?;
+            tx.execute(q!("DELETE FROM `stack_composition` WHERE `stack_id` = ?", id)).await.map_err(db_err)?;
             add_compositions(&mut tx, id, components).await?;
         }
         link_secrets(&mut tx, id, RESOURCE_STACK, &add).await?;
@@ -689,10 +587,7 @@ impl Store {
     pub async fn delete_stack(&self, id: Uuid) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
         let cur: StackRow = tx
-            .fetch_optional(q!(
-                format!("SELECT {STACK_COLS} FROM `stack` WHERE `stack`.`id` = ?"),
-                id
-            ))
+            .fetch_optional(q!(format!("SELECT {STACK_COLS} FROM `stack` WHERE `stack`.`id` = ?"), id))
             .await
             .map_err(db_err)?
             .ok_or_else(|| stack_not_found(id))?;
@@ -711,11 +606,7 @@ impl Store {
 
     /// Resolve secret names or ids to the ids of secrets the user may use: not internal, and
     /// public or their own (404 with the reference's message otherwise).
-    pub async fn resolve_secrets(
-        &self,
-        keys: &[String],
-        user_id: Uuid,
-    ) -> Result<Vec<Uuid>, Error> {
+    pub async fn resolve_secrets(&self, keys: &[String], user_id: Uuid) -> Result<Vec<Uuid>, Error> {
         #[derive(sqlx::FromRow)]
         struct SecretId {
             id: String,
@@ -724,17 +615,11 @@ impl Store {
         for key in keys {
             let visible = "`internal` = ? AND (`private` = ? OR `user_id` = ?)";
             let query = match Uuid::parse_str(key) {
-                Ok(id) => q!(
-                    format!("SELECT `id` FROM `secret` WHERE `id` = ? AND {visible}"),
-                    id,
-                    false,
-                    false,
-                    user_id
-                ),
+                Ok(id) => {
+                    q!(format!("SELECT `id` FROM `secret` WHERE `id` = ? AND {visible}"), id, false, false, user_id)
+                }
                 Err(_) => q!(
-                    format!(
-                        "SELECT `id` FROM `secret` WHERE `name` = ? AND {visible} ORDER BY `private` DESC"
-                    ),
+                    format!("SELECT `id` FROM `secret` WHERE `name` = ? AND {visible} ORDER BY `private` DESC"),
                     key,
                     false,
                     false,
@@ -756,11 +641,7 @@ impl Store {
     }
 
     /// Secret ids linked to these resources, each list ordered by secret name (one query).
-    pub async fn secrets_of(
-        &self,
-        resource_type: &str,
-        ids: &[Uuid],
-    ) -> Result<HashMap<Uuid, Vec<Uuid>>, Error> {
+    pub async fn secrets_of(&self, resource_type: &str, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, Error> {
         #[derive(sqlx::FromRow)]
         struct Link {
             resource_id: String,
@@ -784,20 +665,14 @@ impl Store {
         let links: Vec<Link> = self.db.clone().fetch_all(query).await.map_err(db_err)?;
         let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for l in links {
-            out.entry(parse_id(&l.resource_id))
-                .or_default()
-                .push(parse_id(&l.secret_id));
+            out.entry(parse_id(&l.resource_id)).or_default().push(parse_id(&l.secret_id));
         }
         Ok(out)
     }
 }
 
 /// Composition rows; the first component of each type is that type's default.
-async fn add_compositions(
-    tx: &mut Tx,
-    stack_id: Uuid,
-    components: &[(String, Vec<Uuid>)],
-) -> Result<(), Error> {
+async fn add_compositions(tx: &mut Tx, stack_id: Uuid, components: &[(String, Vec<Uuid>)]) -> Result<(), Error> {
     for (kind, ids) in components {
         let mut seen: Vec<Uuid> = Vec::new();
         for (i, cid) in ids.iter().enumerate() {
@@ -885,9 +760,6 @@ mod tests {
         assert_eq!(encode_b64_json(&serde_json::json!({})), b"e30=");
         assert_eq!(encode_b64_json(&serde_json::Value::Null), b"bnVsbA==");
         assert_eq!(decode_b64_json(Some(b"e30=")), serde_json::json!({}));
-        assert_eq!(
-            python_json(&serde_json::json!({"a": [1, "é"], "b": null})),
-            r#"{"a": [1, "\u00e9"], "b": null}"#
-        );
+        assert_eq!(python_json(&serde_json::json!({"a": [1, "é"], "b": null})), r#"{"a": [1, "\u00e9"], "b": null}"#);
     }
 }

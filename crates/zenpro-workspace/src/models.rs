@@ -141,11 +141,7 @@ pub fn id_of(s: &str) -> uuid::Uuid {
 }
 
 /// `FlavorResponse`. `resources` is `{user}` at top level and null when nested in a component.
-pub fn flavor(
-    f: &zenpro_store::flavors::FlavorRow,
-    owner: Option<Option<&UserRow>>,
-    hydrate: bool,
-) -> Value {
+pub fn flavor(f: &zenpro_store::flavors::FlavorRow, owner: Option<Option<&UserRow>>, hydrate: bool) -> Value {
     let body = json!({
         "created": dt(&f.created),
         "updated": dt(&f.updated),
@@ -194,10 +190,7 @@ fn component_body(
 
 /// `ComponentResponse` with `resources {user, flavor}`. A component whose flavor row is
 /// missing cannot be shown, as in the reference.
-pub fn component(
-    c: &zenpro_store::components::ComponentView,
-    hydrate: bool,
-) -> Result<Value, zenpro_types::Error> {
+pub fn component(c: &zenpro_store::components::ComponentView, hydrate: bool) -> Result<Value, zenpro_types::Error> {
     let r = &c.row;
     let fl = c.flavor.as_ref();
     let body = component_body(
@@ -221,19 +214,10 @@ pub fn component(
         })
     });
     let flavor = fl.ok_or_else(|| {
-        zenpro_types::Error::internal(format!(
-            "Missing flavor {} for component {}.",
-            r.flavor, r.name
-        ))
+        zenpro_types::Error::internal(format!("Missing flavor {} for component {}.", r.flavor, r.name))
     })?;
     let resources = json!({ "user": user_resource(c.user.as_ref()), "flavor": self::flavor(flavor, None, false) });
-    Ok(envelope(
-        &r.id,
-        Name::Of(Some(&r.name)),
-        body,
-        metadata,
-        Some(resources),
-    ))
+    Ok(envelope(&r.id, Name::Of(Some(&r.name)), body, metadata, Some(resources)))
 }
 
 /// `StackResponse`: `metadata.components` maps each type to its components (bodies only).
@@ -279,13 +263,7 @@ pub fn stack(s: &zenpro_store::stacks::StackView) -> Value {
         })
     });
     let resources = json!({ "user": user_resource(s.user.as_ref()) });
-    envelope(
-        &r.id,
-        Name::Of(Some(&r.name)),
-        body,
-        metadata,
-        Some(resources),
-    )
+    envelope(&r.id, Name::Of(Some(&r.name)), body, metadata, Some(resources))
 }
 
 /// `SecretResponse`: `body.values` holds the values when given (single reads and writes) and

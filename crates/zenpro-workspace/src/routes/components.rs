@@ -17,10 +17,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/components", get(list).post(create))
-        .route(
-            "/components/{component_id}",
-            get(get_one).put(update).delete(delete),
-        )
+        .route("/components/{component_id}", get(get_one).put(update).delete(delete))
         .route("/component-types", get(types))
 }
 
@@ -50,11 +47,7 @@ pub fn check_type(kind: &str) -> Result<(), Error> {
     } else {
         Err(Error::validation(format!(
             "type: Input should be {} (got '{kind}')",
-            COMPONENT_TYPES
-                .iter()
-                .map(|t| format!("'{t}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            COMPONENT_TYPES.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ")
         )))
     }
 }
@@ -64,9 +57,7 @@ pub fn object_or_null(field: &str, v: &Value) -> Result<(), Error> {
     if v.is_object() || v.is_null() {
         Ok(())
     } else {
-        Err(Error::validation(format!(
-            "{field}: Input should be a valid dictionary"
-        )))
+        Err(Error::validation(format!("{field}: Input should be a valid dictionary")))
     }
 }
 
@@ -76,9 +67,7 @@ pub fn check_environment(v: &Value) -> Result<(), Error> {
     if let Some(m) = v.as_object()
         && let Some((k, _)) = m.iter().find(|(_, x)| !x.is_string())
     {
-        return Err(Error::validation(format!(
-            "environment.{k}: Input should be a valid string"
-        )));
+        return Err(Error::validation(format!("environment.{k}: Input should be a valid string")));
     }
     Ok(())
 }
@@ -89,9 +78,7 @@ pub fn secret_keys(v: Option<Vec<Value>>) -> Result<Vec<String>, Error> {
         .into_iter()
         .map(|s| match s {
             Value::String(s) => Ok(s),
-            _ => Err(Error::validation(
-                "secrets: Input should be a valid UUID or string",
-            )),
+            _ => Err(Error::validation("secrets: Input should be a valid UUID or string")),
         })
         .collect()
 }
@@ -105,28 +92,15 @@ fn is_secret_reference(s: &str) -> bool {
     let Some((a, b)) = inner.split_once('.') else {
         return false;
     };
-    !a.is_empty()
-        && !b.is_empty()
-        && !a.contains(char::is_whitespace)
-        && !b.contains(char::is_whitespace)
+    !a.is_empty() && !b.is_empty() && !a.contains(char::is_whitespace) && !b.contains(char::is_whitespace)
 }
 
-async fn list(
-    State(state): State<AppState>,
-    _auth: Auth,
-    q: QueryPairs,
-) -> Result<Json<Value>, Error> {
+async fn list(State(state): State<AppState>, _auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
     let params = q.list(&COMPONENT_LIST)?;
     let page = state.store().list_components(&params).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|c| models::component(c, params.hydrate))
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = page.items.iter().map(|c| models::component(c, params.hydrate)).collect::<Result<Vec<_>, _>>()?;
     let mut items = items.into_iter();
-    Ok(Json(
-        serde_json::to_value(page.map(|_| items.next().unwrap_or_default())).unwrap_or_default(),
-    ))
+    Ok(Json(serde_json::to_value(page.map(|_| items.next().unwrap_or_default())).unwrap_or_default()))
 }
 
 /// `ComponentRequest` (the owner is the caller; `user` in the body is ignored).
@@ -152,8 +126,7 @@ struct ComponentBody {
 fn no_connectors(connector: Option<Uuid>) -> Result<(), Error> {
     match connector {
         Some(_) => Err(Error::NotImplemented(
-            "Linking stack components to service connectors is not supported by this server."
-                .into(),
+            "Linking stack components to service connectors is not supported by this server.".into(),
         )),
         None => Ok(()),
     }
@@ -202,10 +175,7 @@ async fn get_one(
     q: QueryPairs,
 ) -> Result<Json<Value>, Error> {
     let hydrate = q.hydrate()?;
-    let view = state
-        .store()
-        .get_component(path_uuid(&id)?, hydrate)
-        .await?;
+    let view = state.store().get_component(path_uuid(&id)?, hydrate).await?;
     Ok(Json(models::component(&view, hydrate)?))
 }
 
@@ -263,11 +233,7 @@ async fn update(
     Ok(Json(models::component(&view, true)?))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    _auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, Error> {
+async fn delete(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Json<Value>, Error> {
     state.store().delete_component(path_uuid(&id)?).await?;
     Ok(Json(Value::Null))
 }

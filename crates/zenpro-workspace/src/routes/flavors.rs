@@ -17,26 +17,17 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/flavors", get(list).post(create))
-        .route(
-            "/flavors/{flavor_id}",
-            get(get_one).put(update).delete(delete),
-        )
+        .route("/flavors/{flavor_id}", get(get_one).put(update).delete(delete))
 }
 
 fn flavor_json(f: &FlavorView, hydrate: bool) -> Value {
     models::flavor(&f.row, Some(f.user.as_ref()), hydrate)
 }
 
-async fn list(
-    State(state): State<AppState>,
-    _auth: Auth,
-    q: QueryPairs,
-) -> Result<Json<Value>, Error> {
+async fn list(State(state): State<AppState>, _auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
     let params = q.list(&FLAVOR_LIST)?;
     let page = state.store().list_flavors(&params).await?;
-    Ok(Json(
-        serde_json::to_value(page.map(|f| flavor_json(&f, params.hydrate))).unwrap_or_default(),
-    ))
+    Ok(Json(serde_json::to_value(page.map(|f| flavor_json(&f, params.hydrate))).unwrap_or_default()))
 }
 
 async fn get_one(
@@ -99,14 +90,8 @@ async fn create(
         ("source", Some(&b.source)),
         ("integration", b.integration.as_deref()),
         ("connector_type", b.connector_type.as_deref()),
-        (
-            "connector_resource_type",
-            b.connector_resource_type.as_deref(),
-        ),
-        (
-            "connector_resource_id_attr",
-            b.connector_resource_id_attr.as_deref(),
-        ),
+        ("connector_resource_type", b.connector_resource_type.as_deref()),
+        ("connector_resource_id_attr", b.connector_resource_id_attr.as_deref()),
     ])?;
     let f = state
         .store()
@@ -211,11 +196,7 @@ async fn update(
     Ok(Json(flavor_json(&f, true)))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    _auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, Error> {
+async fn delete(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Json<Value>, Error> {
     state.store().delete_flavor(path_uuid(&id)?).await?;
     Ok(Json(Value::Null))
 }

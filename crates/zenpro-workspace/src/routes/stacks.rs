@@ -13,30 +13,19 @@ use zenpro_types::Error;
 use crate::auth::Auth;
 use crate::extract::{JsonBody, QueryPairs, path_uuid};
 use crate::models;
-use crate::routes::components::{
-    check_environment, check_len, object_or_null, present, secret_keys,
-};
+use crate::routes::components::{check_environment, check_len, object_or_null, present, secret_keys};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/stacks", get(list).post(create))
-        .route(
-            "/stacks/{stack_id}",
-            get(get_one).put(update).delete(delete),
-        )
+        .route("/stacks/{stack_id}", get(get_one).put(update).delete(delete))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    _auth: Auth,
-    q: QueryPairs,
-) -> Result<Json<Value>, Error> {
+async fn list(State(state): State<AppState>, _auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
     let params = q.list(&STACK_LIST)?;
     let page = state.store().list_stacks(&params).await?;
-    Ok(Json(
-        serde_json::to_value(page.map(|s| models::stack(&s))).unwrap_or_default(),
-    ))
+    Ok(Json(serde_json::to_value(page.map(|s| models::stack(&s))).unwrap_or_default()))
 }
 
 async fn get_one(
@@ -45,10 +34,7 @@ async fn get_one(
     Path(id): Path<String>,
     q: QueryPairs,
 ) -> Result<Json<Value>, Error> {
-    let s = state
-        .store()
-        .get_stack(path_uuid(&id)?, q.hydrate()?)
-        .await?;
+    let s = state.store().get_stack(path_uuid(&id)?, q.hydrate()?).await?;
     Ok(Json(models::stack(&s)))
 }
 
@@ -85,11 +71,7 @@ struct ComponentInfo {
 fn uuid_item(kind: &str, v: &Value) -> Result<Uuid, Error> {
     v.as_str()
         .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(|| {
-            Error::validation(format!(
-                "components.{kind}: Input should be a valid UUID, got {v}"
-            ))
-        })
+        .ok_or_else(|| Error::validation(format!("components.{kind}: Input should be a valid UUID, got {v}")))
 }
 
 async fn create(
@@ -110,25 +92,20 @@ async fn create(
     let mut components = Vec::new();
     for (kind, list) in b.components {
         let Value::Array(items) = list else {
-            return Err(Error::validation(format!(
-                "components.{kind}: Input should be a valid list"
-            )));
+            return Err(Error::validation(format!("components.{kind}: Input should be a valid list")));
         };
         let mut refs = Vec::new();
         for item in items {
             if item.is_object() {
-                let info: ComponentInfo = serde_json::from_value(item)
-                    .map_err(|e| Error::validation(format!("components.{kind}: {e}")))?;
+                let info: ComponentInfo =
+                    serde_json::from_value(item).map_err(|e| Error::validation(format!("components.{kind}: {e}")))?;
                 if info.service_connector_index.is_some() {
                     return Err(Error::validation(format!(
                         "Service connector index {} is out of range. Please provide a valid index referring to the position in the list of service connectors.",
                         info.service_connector_index.unwrap_or_default()
                     )));
                 }
-                refs.push(ComponentRef::New {
-                    flavor: info.flavor,
-                    configuration: Value::Object(info.configuration),
-                });
+                refs.push(ComponentRef::New { flavor: info.flavor, configuration: Value::Object(info.configuration) });
             } else {
                 refs.push(ComponentRef::Id(uuid_item(&kind, &item)?));
             }
@@ -197,9 +174,7 @@ async fn update(
         Some(Value::Null) => Some(None),
         Some(Value::String(s)) => Some(Some(s)),
         Some(_) => {
-            return Err(Error::validation(
-                "stack_spec_path: Input should be a valid string",
-            ));
+            return Err(Error::validation("stack_spec_path: Input should be a valid string"));
         }
     };
     let components = match b.components {
@@ -208,14 +183,9 @@ async fn update(
             let mut out = Vec::new();
             for (kind, list) in map {
                 let Value::Array(items) = list else {
-                    return Err(Error::validation(format!(
-                        "components.{kind}: Input should be a valid list"
-                    )));
+                    return Err(Error::validation(format!("components.{kind}: Input should be a valid list")));
                 };
-                let ids = items
-                    .iter()
-                    .map(|v| uuid_item(&kind, v))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let ids = items.iter().map(|v| uuid_item(&kind, v)).collect::<Result<Vec<_>, _>>()?;
                 out.push((kind, ids));
             }
             Some(out)
@@ -241,11 +211,7 @@ async fn update(
     Ok(Json(models::stack(&s)))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    _auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, Error> {
+async fn delete(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Json<Value>, Error> {
     state.store().delete_stack(path_uuid(&id)?).await?;
     Ok(Json(Value::Null))
 }
