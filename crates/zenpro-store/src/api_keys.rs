@@ -77,8 +77,8 @@ impl Store {
             .map_err(db_err)
     }
 
-    /// An API key of a service account by name or id.
-    pub async fn get_api_key(&self, service_account_id: Uuid, key: &NameOrId) -> Result<ApiKeyRow, Error> {
+    /// An API key of a service account by name or id, if there is one.
+    pub async fn find_api_key(&self, service_account_id: Uuid, key: &NameOrId) -> Result<Option<ApiKeyRow>, Error> {
         let query = match key {
             NameOrId::Id(id) => q!(
                 format!("SELECT {API_KEY_COLS} FROM `api_key` WHERE `service_account_id` = ? AND `id` = ?"),
@@ -91,19 +91,28 @@ impl Store {
                 n
             ),
         };
-        self.db.clone().fetch_optional(query).await.map_err(db_err)?.ok_or_else(|| match key {
-            NameOrId::Id(id) => Error::not_found(format!("An API key with ID {id} was not found.")),
-            NameOrId::Name(n) => Error::not_found(format!("An API key with name '{n}' was not found.")),
+        self.db.clone().fetch_optional(query).await.map_err(db_err)
+    }
+
+    /// An API key of a service account by name or id (404 otherwise, worded as ZenML does).
+    pub async fn get_api_key(&self, service_account_id: Uuid, key: &NameOrId) -> Result<ApiKeyRow, Error> {
+        self.find_api_key(service_account_id, key).await?.ok_or_else(|| {
+            let shown = match key {
+                NameOrId::Id(id) => id.to_string(),
+                NameOrId::Name(n) => n.clone(),
+            };
+            Error::not_found(format!(
+                "An API key with ID or name '{shown}' is not configured for service account with ID \
+                 '{service_account_id}'."
+            ))
         })
     }
 
     pub async fn create_api_key(&self, k: NewApiKey) -> Result<ApiKeyRow, Error> {
         let id = Uuid::new_v4();
         let now = utc_now();
-        let conflict = format!(
-            "Unable to register API key with name '{}': Found an existing API key with the same name.",
-            k.name
-        );
+        let conflict =
+            format!("Unable to register API key with name '{}': Found an existing API key with the same name.", k.name);
         self.db
             .clone()
             .execute(q!(
@@ -127,7 +136,10 @@ impl Store {
     }
 
     pub async fn update_api_key(&self, id: Uuid, u: ApiKeyUpdate) -> Result<ApiKeyRow, Error> {
-        let cur = self.find_api_key_by_id(id).await?.ok_or_else(|| Error::not_found(format!("An API key with ID {id} was not found.")))?;
+        let cur = self
+            .find_api_key_by_id(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("An API key with ID {id} was not found.")))?;
         let name = u.name.unwrap_or(cur.name);
         let conflict = format!("Unable to update API key: Found an existing API key with the name '{name}'.");
         self.db
@@ -146,7 +158,12 @@ impl Store {
     }
 
     /// Rotate: the current hash becomes `previous_key`, the generation goes up.
-    pub async fn rotate_api_key(&self, id: Uuid, new_hash: String, retain_period_minutes: i64) -> Result<ApiKeyRow, Error> {
+    pub async fn rotate_api_key(
+        &self,
+        id: Uuid,
+        new_hash: String,
+        retain_period_minutes: i64,
+    ) -> Result<ApiKeyRow, Error> {
         let now = utc_now();
         let n = self
             .db
@@ -168,10 +185,13 @@ impl Store {
         self.find_api_key_by_id(id).await?.ok_or_else(|| Error::internal("rotated API key vanished"))
     }
 
+    /// Record a use of the key: `last_login` and `updated` become now, as ZenML's internal
+    /// update does.
     pub async fn touch_api_key_login(&self, id: Uuid) -> Result<(), Error> {
+        let now = utc_now();
         self.db
             .clone()
-            .execute(q!("UPDATE `api_key` SET `last_login` = ? WHERE `id` = ?", utc_now(), id))
+            .execute(q!("UPDATE `api_key` SET `last_login` = ?, `updated` = ? WHERE `id` = ?", now, now, id))
             .await
             .map_err(db_err)?;
         Ok(())
@@ -181,4 +201,49 @@ impl Store {
         self.db.clone().execute(q!("DELETE FROM `api_key` WHERE `id` = ?", id)).await.map_err(db_err)?;
         Ok(())
     }
+
+    /// Whether an account owns resources (rows pointing at it through `user_id`) that would
+    /// stop ZenML from deleting it. API keys and devices do not count: they go with the account.
+    pub async fn account_owns_resources(&self, account_id: Uuid) -> Result<bool, Error> {
+        for table in OWNED_RESOURCE_TABLES {
+            let n = self
+                .db
+                .clone()
+                .fetch_i64(q!(format!("SELECT count(*) FROM `{table}` WHERE `user_id` = ?"), account_id))
+                .await
+                .map_err(db_err)?;
+            if n > 0 {
+                tracing::debug!(table, count = n, "account owns resources");
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }
+
+/// Tables of the resources an account owns (the `user` relationships of ZenML's `UserSchema`
+/// except `api_keys` and `auth_devices`).
+const OWNED_RESOURCE_TABLES: &[&str] = &[
+    "stack",
+    "stack_component",
+    "flavor",
+    "pipeline",
+    "schedule",
+    "pipeline_run",
+    "run_template",
+    "step_run",
+    "pipeline_build",
+    "artifact",
+    "artifact_version",
+    "run_metadata",
+    "secret",
+    "pipeline_snapshot",
+    "code_repository",
+    "service",
+    "service_connector",
+    "model",
+    "model_version",
+    "deployment",
+    "tag",
+    "trigger",
+];

@@ -7,6 +7,7 @@
 pub mod api_keys;
 pub mod components;
 pub mod db;
+pub mod devices;
 pub mod flavors;
 pub mod list;
 pub mod projects;

@@ -140,6 +140,35 @@ pub fn id_of(s: &str) -> uuid::Uuid {
     parse_id(s)
 }
 
+/// `OAuthDeviceResponse` (no `name`); `resources.user` is always filled, as ZenML does.
+pub fn device(d: &zenpro_store::devices::DeviceRow, owner: Option<&UserRow>, hydrate: bool) -> Value {
+    let body = json!({
+        "created": dt(&d.created),
+        "updated": dt(&d.updated),
+        "user_id": opt_uuid(&d.user_id),
+        "client_id": parse_id(&d.client_id).to_string(),
+        "expires": opt_dt(&d.expires),
+        "trusted_device": d.trusted_device,
+        "status": d.status,
+        "os": d.os,
+        "ip_address": d.ip_address,
+        "hostname": d.hostname,
+    });
+    let metadata = hydrate.then(|| {
+        json!({
+            "python_version": d.python_version,
+            "zenml_version": d.zenml_version,
+            "city": d.city,
+            "region": d.region,
+            "country": d.country,
+            "failed_auth_attempts": d.failed_auth_attempts,
+            "last_login": opt_dt(&d.last_login),
+        })
+    });
+    let resources = json!({ "user": user_resource(owner) });
+    envelope(&d.id, Name::Absent, body, metadata, Some(resources))
+}
+
 /// `FlavorResponse`. `resources` is `{user}` at top level and null when nested in a component.
 pub fn flavor(f: &zenpro_store::flavors::FlavorRow, owner: Option<Option<&UserRow>>, hydrate: bool) -> Value {
     let body = json!({
