@@ -187,11 +187,20 @@ impl Store {
 
     /// Record a use of the key: `last_login` and `updated` become now, as ZenML's internal
     /// update does.
+    /// Record a use of the key. Requests made with a key-derived token update it at most once a
+    /// second, so a busy client does not turn every read into a write.
     pub async fn touch_api_key_login(&self, id: Uuid) -> Result<(), Error> {
         let now = utc_now();
+        let recent = now - chrono::Duration::seconds(1);
         self.db
             .clone()
-            .execute(q!("UPDATE `api_key` SET `last_login` = ?, `updated` = ? WHERE `id` = ?", now, now, id))
+            .execute(q!(
+                "UPDATE `api_key` SET `last_login` = ?, `updated` = ? WHERE `id` = ? AND (`last_login` IS NULL OR `last_login` < ?)",
+                now,
+                now,
+                id,
+                recent
+            ))
             .await
             .map_err(db_err)?;
         Ok(())

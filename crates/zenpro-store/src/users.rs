@@ -256,13 +256,14 @@ impl Store {
         self.find_account_by_id(id).await?.ok_or_else(|| Error::internal("updated user vanished"))
     }
 
-    /// Delete an account and what cascades with it (API keys, devices, secrets, transactions),
-    /// explicitly, since SQLite databases may lack enforced FKs.
+    /// Delete an account and what cascades with it (API keys, secrets, transactions; its devices
+    /// are kept without a user, as the FK's `SET NULL` does), explicitly, since SQLite databases
+    /// may lack enforced FKs.
     pub async fn delete_account(&self, id: Uuid) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
         for stmt in [
             "DELETE FROM `api_key` WHERE `service_account_id` = ?",
-            "DELETE FROM `auth_devices` WHERE `user_id` = ?",
+            "UPDATE `auth_devices` SET `user_id` = NULL WHERE `user_id` = ?",
             "DELETE FROM `api_transaction` WHERE `user_id` = ?",
             "DELETE FROM `secret` WHERE `user_id` = ?",
             "DELETE FROM `user` WHERE `id` = ?",

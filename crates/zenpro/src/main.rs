@@ -84,7 +84,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     let addr: SocketAddr = format!("{host}:{port}").parse().map_err(|e| format!("invalid --host/--port: {e}"))?;
                     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
                     tracing::info!(%addr, elapsed_ms = started.elapsed().as_millis() as u64, "workspace server ready");
-                    axum::serve(listener, zenpro_workspace::router(state))
+                    axum::serve(listener, zenpro_workspace::router(state).into_make_service_with_connect_info::<SocketAddr>())
                         .with_graceful_shutdown(shutdown_signal())
                         .await
                         .map_err(|e| e.to_string())

@@ -113,6 +113,7 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Auth, E
             .await?
             .ok_or_else(|| Error::credentials(format!("Authentication error: error retrieving API key {kid}")))?;
         api_key::check_usable(&user, &key, claims.key_gen)?;
+        state.store().touch_api_key_login(kid).await?;
         api_key_id = Some(kid);
     }
     if let Some(did) = &claims.device_id {
