@@ -20,18 +20,26 @@ pub fn router() -> Router<AppState> {
         .route("/info", get(info))
         .route("/version", get(version))
         .route("/settings", get(get_settings).put(update_settings))
+        .route("/onboarding_state", get(onboarding_state))
         .route("/activate", axum::routing::put(activate))
 }
 
-/// `GET /health` (outside `/api/v1`).
-pub async fn health() -> Json<Value> {
-    Json(json!("OK"))
+/// The reference's `skip_health_middleware` answer to `/health` and `/ready`.
+fn plain_ok() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok").into_response()
 }
 
-/// `GET /ready`: the database answers.
-pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, Error> {
+/// `GET /health` (outside `/api/v1`): `200 text/plain "ok"`, as the reference.
+pub async fn health() -> axum::response::Response {
+    plain_ok()
+}
+
+/// `GET /ready`: `200 text/plain "ok"` once the database answers (the reference does not
+/// look at the database; a readiness probe is more useful when it does).
+pub async fn ready(State(state): State<AppState>) -> Result<axum::response::Response, Error> {
     state.store().settings().await?;
-    Ok(Json(json!("OK")))
+    Ok(plain_ok())
 }
 
 async fn version() -> Json<Value> {
@@ -70,6 +78,8 @@ async fn info(State(state): State<AppState>) -> Result<Json<Value>, Error> {
     })))
 }
 
+/// `ServerSettingsResponse`: `{body, metadata, resources}`; no `id`/`permission_denied` (it is
+/// no named entity), `resources` always `{}`, `metadata` `{}` when hydrated.
 fn settings_json(state: &AppState, s: &zenpro_store::settings::SettingsRow, hydrate: bool) -> Value {
     let metadata = hydrate.then(|| json!({}));
     json!({
@@ -85,26 +95,37 @@ fn settings_json(state: &AppState, s: &zenpro_store::settings::SettingsRow, hydr
             "updated": dt(&s.updated),
         },
         "metadata": metadata,
-        "resources": null,
-        "permission_denied": false,
+        "resources": {},
     })
 }
 
 async fn get_settings(State(state): State<AppState>, _auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
+    let hydrate = q.hydrate()?;
     let s = state.store().settings().await?;
-    let _ = json_text(&s.onboarding_state, json!([]));
-    Ok(Json(settings_json(&state, &s, q.hydrate()?)))
+    Ok(Json(settings_json(&state, &s, hydrate)))
 }
 
+/// `GET /onboarding_state`: the completed onboarding steps.
+async fn onboarding_state(State(state): State<AppState>, _auth: Auth) -> Result<Json<Value>, Error> {
+    let s = state.store().settings().await?;
+    Ok(Json(json_text(&s.onboarding_state, json!([]))))
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or set.
+fn explicit<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `ServerSettingsUpdate`. Other keys (also `onboarding_state`) are ignored, as pydantic
+/// ignores them there.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SettingsBody {
     server_name: Option<String>,
-    logo_url: Option<String>,
+    #[serde(default, deserialize_with = "explicit")]
+    logo_url: Option<Option<String>>,
     enable_analytics: Option<bool>,
     display_announcements: Option<bool>,
     display_updates: Option<bool>,
-    onboarding_state: Option<Vec<String>>,
 }
 
 async fn update_settings(
@@ -112,16 +133,22 @@ async fn update_settings(
     auth: Auth,
     JsonBody(b): JsonBody<SettingsBody>,
 ) -> Result<Json<Value>, Error> {
-    auth.require_admin("update the server settings")?;
+    let changes_something = b.server_name.is_some()
+        || b.logo_url.as_ref().is_some_and(Option::is_some)
+        || b.enable_analytics.is_some()
+        || b.display_announcements.is_some()
+        || b.display_updates.is_some();
+    if changes_something && !auth.is_admin() {
+        return Err(Error::forbidden("Only admins can update server settings."));
+    }
     let s = state
         .store()
         .update_settings(SettingsUpdate {
             server_name: b.server_name,
-            logo_url: b.logo_url.map(Some),
+            logo_url: b.logo_url,
             enable_analytics: b.enable_analytics,
             display_announcements: b.display_announcements,
             display_updates: b.display_updates,
-            onboarding_state: b.onboarding_state.map(|v| serde_json::to_string(&v).unwrap_or_default()),
             ..Default::default()
         })
         .await?;
