@@ -189,15 +189,17 @@ pub fn builtin_flavor_count() -> usize {
 async fn insert_flavors(tx: &mut Tx, now: NaiveDateTime) -> Result<(), Error> {
     let file: FlavorFile = serde_json::from_str(FLAVORS_JSON)
         .map_err(|e| Error::internal(format!("embedded flavor catalogue is invalid: {e}")))?;
-    for f in file.flavors {
+    // One microsecond apart, so `sort_by=created` keeps the registration order as on the reference.
+    for (i, f) in file.flavors.into_iter().enumerate() {
+        let at = now + chrono::Duration::microseconds(i as i64);
         tx.execute(q!(
             "INSERT INTO flavor (id, created, updated, name, type, source, config_schema, integration, \
              connector_type, connector_resource_type, connector_resource_id_attr, user_id, logo_url, \
              docs_url, sdk_docs_url, is_custom, display_name) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
             Uuid::new_v4(),
-            now,
-            now,
+            at,
+            at,
             f.name,
             f.kind,
             f.source,
