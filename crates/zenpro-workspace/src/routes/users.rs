@@ -19,6 +19,25 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/{user}", get(get_user).put(update_user).delete(delete_user))
+        .route("/users/{user}/activate", axum::routing::put(activate_user))
+        .route("/users/{user}/deactivate", axum::routing::put(deactivate_user))
+}
+
+/// A new activation token (`secrets.token_hex(32)`): the clear token for the response and
+/// its bcrypt hash for the `activation_token` column.
+async fn new_activation_token() -> Result<(String, String), Error> {
+    let token = crate::auth::api_key::new_secret()?;
+    let hash = password::hash(token.clone()).await?;
+    Ok((token, hash))
+}
+
+/// The user response with the clear activation token, shown only when it is made.
+fn with_activation_token(user: &UserRow, token: Option<String>) -> Value {
+    let mut v = models::user(user, true);
+    if let Some(t) = token {
+        v["body"]["activation_token"] = Value::String(t);
+    }
+    v
 }
 
 async fn list_users(State(state): State<AppState>, _auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
@@ -63,8 +82,10 @@ async fn create_user(State(state): State<AppState>, auth: Auth, JsonBody(b): Jso
     }
     check_name(&b.name)?;
     // As the reference: a password (even an empty one) makes the account active; without
-    // one it is inactive, whatever `active` says.
+    // one it is inactive, whatever `active` says, and gets an activation token that the
+    // response shows once (the dashboard's invitation link).
     let active = b.password.is_some();
+    let activation = if active { None } else { Some(new_activation_token().await?) };
     let password_changed_at = b.password.as_deref().filter(|p| !p.is_empty()).map(|_| utc_now());
     let password_hash = match b.password {
         Some(p) => Some(password::hash(p).await?),
@@ -85,10 +106,11 @@ async fn create_user(State(state): State<AppState>, auth: Auth, JsonBody(b): Jso
             external_user_id: b.external_user_id,
             user_metadata: b.user_metadata.map(|m| m.to_string()),
             default_project_id: b.default_project_id,
+            activation_token_hash: activation.as_ref().map(|(_, h)| h.clone()),
             ..Default::default()
         })
         .await?;
-    Ok(Json(models::user(&user, true)))
+    Ok(Json(with_activation_token(&user, activation.map(|(t, _)| t))))
 }
 
 async fn get_user(State(state): State<AppState>, _auth: Auth, Path(key): Path<String>, q: QueryPairs) -> Result<Json<Value>, Error> {
@@ -110,6 +132,8 @@ pub struct UserUpdateBody {
     avatar_url: Option<String>,
     user_metadata: Option<Value>,
     default_project_id: Option<Uuid>,
+    /// Only read by `/users/{id}/activate`.
+    activation_token: Option<String>,
 }
 
 /// Which endpoint an update came through: the reference applies different rules to
@@ -211,6 +235,58 @@ pub async fn update_current_user(
     let target = auth.user.clone();
     let user = apply_update(&state, &auth, &target, b, Via::CurrentUser).await?;
     Ok(Json(models::user(&user, true)))
+}
+
+/// `PUT /users/{user}/activate` (no token: the activation token is the credential). Sets the
+/// profile fields and password of an inactive user holding a valid activation token.
+async fn activate_user(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    JsonBody(b): JsonBody<UserUpdateBody>,
+) -> Result<Json<Value>, Error> {
+    let user = state.store().get_account(&NameOrId::parse(&key), false).await?;
+    // Always one hash check, whether or not the user can be activated at all.
+    let stored = user.activation_token.clone().filter(|_| !user.active && !user.is_service_account);
+    let Some(token) = b.activation_token.clone() else {
+        return Err(Error::credentials("Authentication error: no credentials provided"));
+    };
+    if !password::verify(token, stored).await {
+        return Err(Error::credentials(format!("Authentication error: invalid activation token for user {key}")));
+    }
+    if let Some(n) = &b.name {
+        check_name(n)?;
+    }
+    let mut u = UserUpdate {
+        name: b.name,
+        full_name: b.full_name,
+        email: b.email.map(Some),
+        email_opted_in: b.email_opted_in.map(Some),
+        avatar_url: b.avatar_url.map(Some),
+        user_metadata: b.user_metadata.map(|m| Some(m.to_string())),
+        default_project_id: b.default_project_id.map(Some),
+        active: Some(true),
+        activation_token_hash: Some(None),
+        ..Default::default()
+    };
+    if let Some(pw) = b.password {
+        u.password_hash = Some(Some(password::hash(pw).await?));
+        u.password_changed_at = Some(utc_now());
+    }
+    let user = state.store().update_account(models::id_of(&user.id), u).await?;
+    Ok(Json(models::user(&user, true)))
+}
+
+/// `PUT /users/{user}/deactivate`: deactivate a user and hand out a new activation token.
+async fn deactivate_user(State(state): State<AppState>, auth: Auth, Path(key): Path<String>) -> Result<Json<Value>, Error> {
+    let target = state.store().get_account(&NameOrId::parse(&key), false).await?;
+    if target.id == auth.user.id {
+        return Err(Error::forbidden("Cannot deactivate yourself."));
+    }
+    require_admin(&auth, "deactivate user")?;
+    let (token, hash) = new_activation_token().await?;
+    let u = UserUpdate { active: Some(false), activation_token_hash: Some(Some(hash)), ..Default::default() };
+    let user = state.store().update_account(models::id_of(&target.id), u).await?;
+    Ok(Json(with_activation_token(&user, Some(token))))
 }
 
 async fn delete_user(State(state): State<AppState>, auth: Auth, Path(key): Path<String>) -> Result<Json<Value>, Error> {
