@@ -534,3 +534,169 @@ backend_tests!(oidc_claims_decode, |app: TestApp| async move {
     );
     assert_eq!(list(&app, &admin, "").await["total"], 1);
 });
+
+// Reference: `POST /users` without a password answers the clear activation token once;
+// `PUT /users/{id}/activate` (no bearer token) with a wrong token is 401 "Authentication
+// error: invalid activation token for user <key>", without one 401 "... no credentials
+// provided"; deactivating oneself is 403 "Cannot deactivate yourself."
+backend_tests!(activation_flow, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let carol = app
+        .create_user(&admin, json!({"name": "carol", "is_admin": false}))
+        .await;
+    assert_eq!(carol["body"]["active"], false);
+    let token = carol["body"]["activation_token"]
+        .as_str()
+        .expect("a clear activation token")
+        .to_string();
+    assert_eq!(token.len(), 64);
+    // Stored hashed, and never shown again.
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        activation_token: Option<String>,
+    }
+    let row: Vec<Row> = app
+        .pool()
+        .fetch_all(q!(
+            "SELECT activation_token FROM `user` WHERE name = 'carol'"
+        ))
+        .await
+        .unwrap();
+    assert!(
+        row[0]
+            .activation_token
+            .as_deref()
+            .unwrap()
+            .starts_with("$2b$12$")
+    );
+    let (_, _, got) = app.get("/api/v1/users/carol", Some(&admin)).await;
+    assert_eq!(got["body"]["activation_token"], json!(null));
+    let resp = app
+        .post_form(
+            "/api/v1/login",
+            None,
+            &[("username", "carol"), ("password", "")],
+        )
+        .await;
+    assert_eq!(
+        resp.0,
+        StatusCode::UNAUTHORIZED,
+        "an inactive user without password cannot log in"
+    );
+
+    let (status, _, body) = app
+        .put_json(
+            "/api/v1/users/carol/activate",
+            None,
+            &json!({"activation_token": "wrong", "password": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        body["detail"][1],
+        "Authentication error: invalid activation token for user carol"
+    );
+    let (status, _, body) = app
+        .put_json(
+            "/api/v1/users/carol/activate",
+            None,
+            &json!({"password": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["detail"][1]),
+        (
+            StatusCode::UNAUTHORIZED,
+            &json!("Authentication error: no credentials provided")
+        )
+    );
+    let (status, _, _) = app
+        .put_json(
+            "/api/v1/users/nobody/activate",
+            None,
+            &json!({"activation_token": token}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _, body) = app
+        .put_json(
+            "/api/v1/users/carol/activate",
+            None,
+            &json!({"activation_token": token, "password": "carol-pw", "full_name": "Carol C", "is_admin": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["body"]["active"], &body["body"]["full_name"]),
+        (&json!(true), &json!("Carol C"))
+    );
+    assert_eq!(
+        body["body"]["is_admin"], false,
+        "activation cannot grant admin"
+    );
+    let carol_tok = app.login("carol", "carol-pw").await;
+    // The token is spent.
+    let (status, _, _) = app
+        .put_json(
+            "/api/v1/users/carol/activate",
+            None,
+            &json!({"activation_token": token, "password": "y"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Deactivation: admins only, never oneself; it hands out a new token.
+    let (status, _, body) = app
+        .send_raw(
+            http::Method::PUT,
+            "/api/v1/users/default/deactivate",
+            Some(&carol_tok),
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _, body) = app
+        .send_raw(
+            http::Method::PUT,
+            "/api/v1/users/default/deactivate",
+            Some(&admin),
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(
+        (status, &body["detail"][1]),
+        (StatusCode::FORBIDDEN, &json!("Cannot deactivate yourself."))
+    );
+    let (status, _, body) = app
+        .send_raw(
+            http::Method::PUT,
+            "/api/v1/users/carol/deactivate",
+            Some(&admin),
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["body"]["active"], false);
+    let token2 = body["body"]["activation_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(token2, token);
+    assert_eq!(
+        app.get("/api/v1/current-user", Some(&carol_tok)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _, body) = app
+        .put_json(
+            "/api/v1/users/carol/activate",
+            None,
+            &json!({"activation_token": token2, "password": "carol-pw2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.login("carol", "carol-pw2").await;
+});
