@@ -101,7 +101,9 @@ impl Error {
             Error::NotAuthenticated => json!({"detail": "Not authenticated"}),
             Error::CredentialsNotValid(m) => json!({"detail": ["CredentialsNotValid", m]}),
             Error::IllegalOperation(m) => json!({"detail": ["IllegalOperationError", m]}),
-            Error::NotFound(m) => json!({"detail": ["KeyError", m]}),
+            // Python's `str(KeyError(msg))` is the repr of the message: the reference's body
+            // carries it quoted.
+            Error::NotFound(m) => json!({"detail": ["KeyError", python_repr(m)]}),
             Error::EntityExists(m) => json!({"detail": ["EntityExistsError", m]}),
             Error::BadRequest(m) => json!({"detail": ["ValueError", m]}),
             // FastAPI request validation errors come back as a bare list (SUMMARY G5).
@@ -135,6 +137,30 @@ impl IntoResponse for Error {
     }
 }
 
+/// `repr()` of a Python `str`: single quotes unless the text has a single quote and no double
+/// quote; backslashes, the chosen quote and control characters escaped.
+pub fn python_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +172,14 @@ mod tests {
         assert_eq!(resp.headers()[header::WWW_AUTHENTICATE], "Bearer");
         let resp = Error::not_found("x").into_response();
         assert!(resp.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn not_found_messages_are_quoted_like_python_key_errors() {
+        assert_eq!(python_repr("No project 'x'"), "\"No project 'x'\"");
+        assert_eq!(python_repr("a"), "'a'");
+        assert_eq!(python_repr("it's \"q\""), "'it\\'s \"q\"'");
+        assert_eq!(Error::not_found("a").body(), serde_json::json!({"detail": ["KeyError", "'a'"]}));
     }
 
     #[test]

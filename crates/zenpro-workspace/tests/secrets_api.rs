@@ -3,6 +3,7 @@
 
 mod secrets_common;
 
+use zenpro_types::error::python_repr;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -205,7 +206,7 @@ async fn crud_scenario(app: Arc<TestApp>) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         body,
-        json!({"detail": ["KeyError", format!("Unable to get secret with name or ID '{id}': No secret with this ID found.")]})
+        json!({"detail": ["KeyError", python_repr(&format!("Unable to get secret with name or ID '{id}': No secret with this ID found."))]})
     );
     let (status, _) = app
         .call(
@@ -301,9 +302,9 @@ async fn secrets_private_are_invisible_to_other_users() {
         let (_, page) = app.get("/api/v1/secrets?user=default", &bob).await;
         assert_eq!(page["total"], 1);
 
-        let not_visible = json!({"detail": ["KeyError", format!(
+        let not_visible = json!({"detail": ["KeyError", python_repr(&format!(
             "Secret with name or ID {id} not found or is private and not owned by the current user."
-        )]});
+        ))]});
         let (status, body) = app.get(&format!("/api/v1/secrets/{id}"), &bob).await;
         assert_eq!((status, &body), (StatusCode::NOT_FOUND, &not_visible));
         let (status, body) = app
@@ -422,10 +423,10 @@ async fn secrets_encrypted_at_rest() {
         assert_eq!(got["body"]["values"], json!({"a": "b"}));
 
         // The same database served with another key, or without one: 404 as the reference.
-        let undecodable = json!({"detail": ["KeyError", format!(
+        let undecodable = json!({"detail": ["KeyError", python_repr(&format!(
             "Secret values for secret {id} could not be decoded. This can happen if encryption has been \
              enabled/disabled or if the encryption key has been reconfigured without proper secrets migration."
-        )]});
+        ))]});
         for extra in [
             &[("ZENML_SECRETS_STORE_TYPE", "sql"), ("ZENML_SECRETS_STORE_ENCRYPTION_KEY", "wrong")][..],
             &[][..],
