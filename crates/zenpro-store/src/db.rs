@@ -411,8 +411,11 @@ pub fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://")
         && let Some((creds, host)) = rest.rsplit_once('@')
     {
-        let user = creds.split(':').next().unwrap_or("");
-        return format!("{scheme}://{user}:***@{host}");
+        return match creds.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            // No password to hide; `user:***` would suggest one was given.
+            None => format!("{scheme}://{creds}@{host}"),
+        };
     }
     url.to_string()
 }
@@ -432,5 +435,7 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(redact_url("mysql://u:secret@h:3306/db"), "mysql://u:***@h:3306/db");
+        assert_eq!(redact_url("mysql://root@h:3306"), "mysql://root@h:3306");
+        assert_eq!(redact_url("sqlite:////tmp/x.db"), "sqlite:////tmp/x.db");
     }
 }
