@@ -9,8 +9,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, FromRow, Row};
 use uuid::Uuid;
@@ -158,14 +157,8 @@ macro_rules! q {
 }
 
 /// Rows that decode on both backends.
-pub trait DbRow:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, MySqlRow> + Send + Unpin
-{
-}
-impl<T> DbRow for T where
-    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, MySqlRow> + Send + Unpin
-{
-}
+pub trait DbRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, MySqlRow> + Send + Unpin {}
+impl<T> DbRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, MySqlRow> + Send + Unpin {}
 
 macro_rules! bind_params {
     ($query:expr, $params:expr) => {{
@@ -255,10 +248,7 @@ macro_rules! impl_exec {
             }
 
             /// At most one row.
-            pub async fn fetch_optional<T: DbRow>(
-                &mut self,
-                q: Query,
-            ) -> Result<Option<T>, sqlx::Error> {
+            pub async fn fetch_optional<T: DbRow>(&mut self, q: Query) -> Result<Option<T>, sqlx::Error> {
                 match self {
                     Self::Sqlite($sqlite) => {
                         bind_params!(sqlx::query_as::<_, T>(AssertSqlSafe(q.sql)), &q.params)
@@ -277,15 +267,13 @@ macro_rules! impl_exec {
             pub async fn fetch_i64(&mut self, q: Query) -> Result<i64, sqlx::Error> {
                 match self {
                     Self::Sqlite($sqlite) => {
-                        let row = bind_params!(sqlx::query(AssertSqlSafe(q.sql)), &q.params)
-                            .fetch_one($sqlite_exec)
-                            .await?;
+                        let row =
+                            bind_params!(sqlx::query(AssertSqlSafe(q.sql)), &q.params).fetch_one($sqlite_exec).await?;
                         row.try_get::<i64, _>(0)
                     }
                     Self::MySql($mysql) => {
-                        let row = bind_params!(sqlx::query(AssertSqlSafe(q.sql)), &q.params)
-                            .fetch_one($mysql_exec)
-                            .await?;
+                        let row =
+                            bind_params!(sqlx::query(AssertSqlSafe(q.sql)), &q.params).fetch_one($mysql_exec).await?;
                         row.try_get::<i64, _>(0)
                     }
                 }
@@ -305,9 +293,8 @@ impl Db {
             if let Some(parent) = std::path::Path::new(&path).parent()
                 && !parent.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::internal(format!("cannot create the folder of {path}: {e}"))
-                })?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::internal(format!("cannot create the folder of {path}: {e}")))?;
             }
             let opts = SqliteConnectOptions::new()
                 .filename(&path)

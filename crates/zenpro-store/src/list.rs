@@ -119,9 +119,7 @@ impl ListParams {
             match k.as_str() {
                 "sort_by" => {
                     let (field, dir) = filter::parse_sort(v);
-                    let ok = field == "created"
-                        || field == "updated"
-                        || spec.field(&field).is_some_and(|f| f.sortable);
+                    let ok = field == "created" || field == "updated" || spec.field(&field).is_some_and(|f| f.sortable);
                     if RESERVED_KEYS.contains(&field.as_str()) {
                         return Err(Error::invalid_filter(format!(
                             "This resource can not be sorted by this field: '{field}'"
@@ -346,12 +344,7 @@ impl Where {
 }
 
 /// Run a list: one count query and one page query.
-pub async fn list<T: DbRow>(
-    db: &Db,
-    spec: &ListSpec,
-    params: &ListParams,
-    wh: &Where,
-) -> Result<Page<T>, Error> {
+pub async fn list<T: DbRow>(db: &Db, spec: &ListSpec, params: &ListParams, wh: &Where) -> Result<Page<T>, Error> {
     let backend = db.backend();
     let cond = wh.render(backend, spec, params);
     let mut count = Query::new(format!("SELECT count(*) FROM {}", spec.from));

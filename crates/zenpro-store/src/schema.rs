@@ -56,27 +56,18 @@ async fn table_exists(db: &Db, table: &str) -> Result<bool, Error> {
 /// Inspect the database.
 pub async fn state(db: &Db) -> Result<SchemaState, Error> {
     if !table_exists(db, "alembic_version").await? {
-        return Ok(if table_exists(db, "stack").await? {
-            SchemaState::Unversioned
-        } else {
-            SchemaState::Empty
-        });
+        return Ok(if table_exists(db, "stack").await? { SchemaState::Unversioned } else { SchemaState::Empty });
     }
     #[derive(sqlx::FromRow)]
     struct Rev {
         version_num: String,
     }
-    let revs: Vec<Rev> = db
-        .clone()
-        .fetch_all(q!("SELECT version_num FROM alembic_version"))
-        .await
-        .map_err(|e| map_err(e, ""))?;
+    let revs: Vec<Rev> =
+        db.clone().fetch_all(q!("SELECT version_num FROM alembic_version")).await.map_err(|e| map_err(e, ""))?;
     match revs.as_slice() {
         [] => Ok(SchemaState::Unversioned),
         [one] => Ok(SchemaState::Revision(one.version_num.clone())),
-        many => Ok(SchemaState::Revision(
-            many.iter().map(|r| r.version_num.as_str()).collect::<Vec<_>>().join(","),
-        )),
+        many => Ok(SchemaState::Revision(many.iter().map(|r| r.version_num.as_str()).collect::<Vec<_>>().join(","))),
     }
 }
 
@@ -127,9 +118,7 @@ async fn create(db: &Db, opts: &InitOptions) -> Result<(), Error> {
         tx.execute(q!("SET FOREIGN_KEY_CHECKS = 0")).await.map_err(|e| map_err(e, ""))?;
     }
     for stmt in ddl_statements(backend) {
-        tx.execute(q!(stmt))
-            .await
-            .map_err(|e| Error::internal(format!("creating the ZenML schema failed: {e}")))?;
+        tx.execute(q!(stmt)).await.map_err(|e| Error::internal(format!("creating the ZenML schema failed: {e}")))?;
     }
     if backend == Backend::MySql {
         tx.execute(q!("SET FOREIGN_KEY_CHECKS = 1")).await.map_err(|e| map_err(e, ""))?;

@@ -223,7 +223,10 @@ impl Store {
     }
 
     pub async fn update_account(&self, id: Uuid, u: UserUpdate) -> Result<UserRow, Error> {
-        let cur = self.find_account_by_id(id).await?.ok_or_else(|| Error::not_found(format!("No user with ID '{id}' found.")))?;
+        let cur = self
+            .find_account_by_id(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("No user with ID '{id}' found.")))?;
         let label = kind_label(cur.is_service_account);
         let name = u.name.unwrap_or(cur.name);
         let conflict = format!("Unable to update {label}: Found an existing {label} with the name '{name}'.");

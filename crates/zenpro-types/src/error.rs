@@ -184,10 +184,7 @@ mod tests {
 
     #[test]
     fn bodies_follow_the_zenml_envelope() {
-        assert_eq!(
-            Error::exists("dup").body(),
-            serde_json::json!({"detail": ["EntityExistsError", "dup"]})
-        );
+        assert_eq!(Error::exists("dup").body(), serde_json::json!({"detail": ["EntityExistsError", "dup"]}));
         assert_eq!(Error::validation("v").body(), serde_json::json!(["ValueError", "v"]));
         assert_eq!(Error::invalid_filter("f").body(), serde_json::json!({"detail": ["ValueError", "f"]}));
         assert_eq!(Error::invalid_filter("f").status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -210,13 +210,11 @@ pub fn parse(field: &str, kind: Kind, raw: &str) -> Result<Filter, Error> {
                 _ => Value::Str(v.replace('-', "").to_lowercase()),
             },
             Kind::Int => match op {
-                Op::Equals | Op::NotEquals | Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
-                    Value::Int(v.trim().parse().map_err(|_| {
-                        Error::invalid_filter(format!(
-                            "Field '{field}' needs an integer, got '{v}'."
-                        ))
-                    })?)
-                }
+                Op::Equals | Op::NotEquals | Op::Gt | Op::Gte | Op::Lt | Op::Lte => Value::Int(
+                    v.trim()
+                        .parse()
+                        .map_err(|_| Error::invalid_filter(format!("Field '{field}' needs an integer, got '{v}'.")))?,
+                ),
                 _ => return Err(unsupported()),
             },
             Kind::Bool => match op {
@@ -309,8 +307,7 @@ mod tests {
         let f = parse("created", Kind::Datetime, "gte:2024-01-01 00:00:00").unwrap();
         assert!(matches!(f.value, Value::Datetime(_)));
         assert!(parse("created", Kind::Datetime, "gte:2024-01-01T00:00:00").is_err());
-        let f = parse("created", Kind::Datetime, "in:2024-01-01 00:00:00,2024-02-01 00:00:00")
-            .unwrap();
+        let f = parse("created", Kind::Datetime, "in:2024-01-01 00:00:00,2024-02-01 00:00:00").unwrap();
         assert!(matches!(f.value, Value::Range(..)));
     }
 

@@ -46,8 +46,7 @@ mod tests {
 
     #[test]
     fn api_format_matches_python_isoformat() {
-        let t = NaiveDateTime::parse_from_str("2026-11-26 10:30:20.516162", "%Y-%m-%d %H:%M:%S%.f")
-            .unwrap();
+        let t = NaiveDateTime::parse_from_str("2026-11-26 10:30:20.516162", "%Y-%m-%d %H:%M:%S%.f").unwrap();
         assert_eq!(api_format(&t), "2026-11-26T10:30:20.516162");
         let t = NaiveDateTime::parse_from_str("2026-11-26 10:30:20", "%Y-%m-%d %H:%M:%S").unwrap();
         assert_eq!(api_format(&t), "2026-11-26T10:30:20");

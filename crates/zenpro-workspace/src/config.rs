@@ -234,11 +234,9 @@ mod tests {
     fn encryption_key_needs_explicit_sql_store_type() {
         let c = Config::from_map(&env(&[("ZENML_SECRETS_STORE_ENCRYPTION_KEY", "k")])).unwrap();
         assert!(c.secrets_encryption_key.is_none());
-        let c = Config::from_map(&env(&[
-            ("ZENML_SECRETS_STORE_ENCRYPTION_KEY", "k"),
-            ("ZENML_SECRETS_STORE_TYPE", "sql"),
-        ]))
-        .unwrap();
+        let c =
+            Config::from_map(&env(&[("ZENML_SECRETS_STORE_ENCRYPTION_KEY", "k"), ("ZENML_SECRETS_STORE_TYPE", "sql")]))
+                .unwrap();
         assert_eq!(c.secrets_encryption_key, Some(Secret("k".into())));
         assert_eq!(format!("{:?}", c.secrets_encryption_key), "Some(\"***\")");
     }

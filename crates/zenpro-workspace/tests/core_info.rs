@@ -19,16 +19,8 @@ use serde_json::json;
 backend_tests!(info_health_version, |app: TestApp| async move {
     let (status, headers, info) = app.get("/api/v1/info", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        headers["server"],
-        app.state.server_id().to_string().as_str()
-    );
-    let keys: Vec<&str> = info
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    assert_eq!(headers["server"], app.state.server_id().to_string().as_str());
+    let keys: Vec<&str> = info.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
@@ -56,10 +48,7 @@ backend_tests!(info_health_version, |app: TestApp| async move {
     );
     assert_eq!(info["version"], "0.98.0");
     assert_eq!(info["name"], "default");
-    assert_eq!(
-        (info["active"].as_bool(), info["debug"].as_bool()),
-        (Some(true), Some(false))
-    );
+    assert_eq!((info["active"].as_bool(), info["debug"].as_bool()), (Some(true), Some(false)));
     assert_eq!(info["deployment_type"], "other");
     assert_eq!(info["auth_scheme"], "OAUTH2_PASSWORD_BEARER");
     assert_eq!(info["secrets_store_type"], "sql");
@@ -71,11 +60,7 @@ backend_tests!(info_health_version, |app: TestApp| async move {
     for path in ["/health", "/ready"] {
         let (status, headers, body) = app.get(path, None).await;
         assert_eq!((status, body), (StatusCode::OK, json!("ok")), "{path}");
-        assert_eq!(
-            headers[header::CONTENT_TYPE],
-            "text/plain; charset=utf-8",
-            "{path}"
-        );
+        assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8", "{path}");
     }
 });
 
@@ -86,16 +71,11 @@ backend_tests!(settings_read_and_update, |app: TestApp| async move {
     let keys: Vec<&str> = s.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["body", "metadata", "resources"]);
     assert_eq!((&s["metadata"], &s["resources"]), (&json!({}), &json!({})));
-    assert_eq!(
-        s["body"]["server_id"],
-        json!(app.state.server_id().to_string())
-    );
+    assert_eq!(s["body"]["server_id"], json!(app.state.server_id().to_string()));
     assert_eq!(s["body"]["server_name"], "default");
     assert_eq!(s["body"]["active"], true);
     assert_eq!(s["body"]["logo_url"], json!(null));
-    let (_, _, s) = app
-        .get("/api/v1/settings?hydrate=False", Some(&admin))
-        .await;
+    let (_, _, s) = app.get("/api/v1/settings?hydrate=False", Some(&admin)).await;
     assert_eq!(s["metadata"], json!(null));
     assert!(app.get("/api/v1/settings", None).await.0 == StatusCode::UNAUTHORIZED);
 
@@ -107,62 +87,25 @@ backend_tests!(settings_read_and_update, |app: TestApp| async move {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{s}");
-    assert_eq!(
-        (&s["body"]["server_name"], &s["body"]["display_updates"]),
-        (&json!("srv"), &json!(false))
-    );
+    assert_eq!((&s["body"]["server_name"], &s["body"]["display_updates"]), (&json!("srv"), &json!(false)));
     assert_eq!(s["body"]["logo_url"], "https://x/logo.png");
     assert_eq!(s["metadata"], json!({}));
     assert_eq!(app.get("/api/v1/info", None).await.2["name"], "srv");
     let (_, _, steps) = app.get("/api/v1/onboarding_state", Some(&admin)).await;
-    assert_eq!(
-        steps,
-        json!(["project_created"]),
-        "onboarding_state is no settings field"
-    );
+    assert_eq!(steps, json!(["project_created"]), "onboarding_state is no settings field");
 
     // An explicit null clears the logo; an absent key keeps it.
-    let (_, _, s) = app
-        .put_json(
-            "/api/v1/settings",
-            Some(&admin),
-            &json!({"server_name": "srv2"}),
-        )
-        .await;
+    let (_, _, s) = app.put_json("/api/v1/settings", Some(&admin), &json!({"server_name": "srv2"})).await;
     assert_eq!(s["body"]["logo_url"], "https://x/logo.png");
-    let (_, _, s) = app
-        .put_json("/api/v1/settings", Some(&admin), &json!({"logo_url": null}))
-        .await;
+    let (_, _, s) = app.put_json("/api/v1/settings", Some(&admin), &json!({"logo_url": null})).await;
     assert_eq!(s["body"]["logo_url"], json!(null));
 
-    app.create_user(
-        &admin,
-        json!({"name": "bob", "password": "bob-pw", "is_admin": false}),
-    )
-    .await;
+    app.create_user(&admin, json!({"name": "bob", "password": "bob-pw", "is_admin": false})).await;
     let bob = app.login("bob", "bob-pw").await;
-    let (status, _, body) = app
-        .put_json(
-            "/api/v1/settings",
-            Some(&bob),
-            &json!({"display_updates": true}),
-        )
-        .await;
+    let (status, _, body) = app.put_json("/api/v1/settings", Some(&bob), &json!({"display_updates": true})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert_eq!(
-        body,
-        json!({"detail": ["IllegalOperationError", "Only admins can update server settings."]})
-    );
-    let (status, _, body) = app
-        .put_json("/api/v1/settings", Some(&bob), &json!({}))
-        .await;
-    assert_eq!(
-        (status, &body["body"]["display_updates"]),
-        (StatusCode::OK, &json!(false)),
-        "{body}"
-    );
-    assert_eq!(
-        app.get("/api/v1/settings", Some(&bob)).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(body, json!({"detail": ["IllegalOperationError", "Only admins can update server settings."]}));
+    let (status, _, body) = app.put_json("/api/v1/settings", Some(&bob), &json!({})).await;
+    assert_eq!((status, &body["body"]["display_updates"]), (StatusCode::OK, &json!(false)), "{body}");
+    assert_eq!(app.get("/api/v1/settings", Some(&bob)).await.0, StatusCode::OK);
 });

@@ -10,27 +10,14 @@ const SQLITE_DDL: &str = include_str!("../../zenpro-store/schema/sqlite.sql");
 const MYSQL_DDL: &str = include_str!("../../zenpro-store/schema/mysql.sql");
 
 async fn count(db: &Db, sql: &str) -> i64 {
-    db.clone()
-        .fetch_i64(Query::new(sql))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    db.clone().fetch_i64(Query::new(sql)).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 async fn table_count(db: &Db) -> i64 {
     match db.backend() {
-        Backend::Sqlite => {
-            count(
-                db,
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-            )
-            .await
-        }
+        Backend::Sqlite => count(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").await,
         Backend::MySql => {
-            count(
-                db,
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()",
-            )
-            .await
+            count(db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()").await
         }
     }
 }
@@ -41,13 +28,7 @@ struct Text {
 }
 
 async fn texts(db: &Db, query: Query) -> Vec<Option<String>> {
-    db.clone()
-        .fetch_all::<Text>(query)
-        .await
-        .expect("query runs")
-        .into_iter()
-        .map(|t| t.v)
-        .collect()
+    db.clone().fetch_all::<Text>(query).await.expect("query runs").into_iter().map(|t| t.v).collect()
 }
 
 async fn alembic(db: &Db) -> Vec<Option<String>> {
@@ -94,24 +75,16 @@ struct ComponentRow {
 
 /// Every first-start row of §3 of the schema notes, as a user inspecting the database sees it.
 async fn assert_first_start_rows(db: &Db) {
-    assert_eq!(
-        table_count(db).await,
-        53,
-        "52 ZenML tables + alembic_version"
-    );
+    assert_eq!(table_count(db).await, 53, "52 ZenML tables + alembic_version");
     assert_eq!(alembic(db).await, vec![Some("0.98.0".to_string())]);
     assert_eq!(count(db, "SELECT count(*) FROM flavor").await, 82);
+    assert_eq!(count(db, "SELECT count(*) FROM flavor WHERE is_custom = 1 OR user_id IS NOT NULL").await, 0);
     assert_eq!(
         count(
             db,
-            "SELECT count(*) FROM flavor WHERE is_custom = 1 OR user_id IS NOT NULL"
+            "SELECT count(*) FROM flavor WHERE name = 'local' AND type = 'orchestrator' AND integration = 'built-in'"
         )
         .await,
-        0
-    );
-    assert_eq!(
-        count(db, "SELECT count(*) FROM flavor WHERE name = 'local' AND type = 'orchestrator' AND integration = 'built-in'")
-            .await,
         1
     );
 
@@ -127,58 +100,31 @@ async fn assert_first_start_rows(db: &Db) {
     let s = &settings[0];
     assert!(s.active, "auto-activated");
     assert!(!s.enable_analytics, "ZENML_ANALYTICS_OPT_IN=false");
-    assert_eq!(
-        (s.display_announcements, s.display_updates),
-        (Some(true), Some(true))
-    );
-    assert_eq!(
-        s.onboarding_state.as_deref(),
-        Some(r#"["project_created"]"#)
-    );
+    assert_eq!((s.display_announcements, s.display_updates), (Some(true), Some(true)));
+    assert_eq!(s.onboarding_state.as_deref(), Some(r#"["project_created"]"#));
     assert_eq!(s.server_name, "default");
 
     let projects: Vec<ProjectRow> = db
         .clone()
-        .fetch_all(q!(
-            "SELECT name, display_name, description, project_metadata FROM project"
-        ))
+        .fetch_all(q!("SELECT name, display_name, description, project_metadata FROM project"))
         .await
         .unwrap();
     assert_eq!(projects.len(), 1);
     let p = &projects[0];
-    assert_eq!(
-        (
-            p.name.as_str(),
-            p.display_name.as_str(),
-            p.description.as_str()
-        ),
-        ("default", "default", "")
-    );
+    assert_eq!((p.name.as_str(), p.display_name.as_str(), p.description.as_str()), ("default", "default", ""));
     assert_eq!(p.project_metadata.as_deref(), Some("{}"));
 
-    assert_eq!(
-        count(
-            db,
-            "SELECT count(*) FROM stack WHERE name = 'default' AND user_id IS NULL"
-        )
-        .await,
-        1
-    );
+    assert_eq!(count(db, "SELECT count(*) FROM stack WHERE name = 'default' AND user_id IS NULL").await, 1);
     let mut comps: Vec<ComponentRow> = db
         .clone()
-        .fetch_all(q!(
-            "SELECT `type` AS kind, name, flavor, configuration, user_id FROM stack_component"
-        ))
+        .fetch_all(q!("SELECT `type` AS kind, name, flavor, configuration, user_id FROM stack_component"))
         .await
         .unwrap();
     comps.sort();
     let kinds: Vec<&str> = comps.iter().map(|c| c.kind.as_str()).collect();
     assert_eq!(kinds, ["artifact_store", "deployer", "orchestrator"]);
     for c in &comps {
-        assert_eq!(
-            (c.name.as_str(), c.flavor.as_str(), c.user_id.as_deref()),
-            ("default", "local", None)
-        );
+        assert_eq!((c.name.as_str(), c.flavor.as_str(), c.user_id.as_deref()), ("default", "local", None));
         assert_eq!(c.configuration, b"e30=", "base64 of {{}}");
     }
     // Each component is in the default stack as the default of its type.
@@ -195,10 +141,8 @@ async fn assert_first_start_rows(db: &Db) {
 
     let users: Vec<AdminRow> = db
         .clone()
-        .fetch_all(q!(
-            "SELECT name, is_admin, active, is_service_account, password, password_changed_at, \
-             CAST(oidc_claims AS CHAR) AS oidc_claims FROM `user`"
-        ))
+        .fetch_all(q!("SELECT name, is_admin, active, is_service_account, password, password_changed_at, \
+             CAST(oidc_claims AS CHAR) AS oidc_claims FROM `user`"))
         .await
         .unwrap();
     assert_eq!(users.len(), 1, "{users:?}");
@@ -206,20 +150,10 @@ async fn assert_first_start_rows(db: &Db) {
     assert_eq!(u.name, ADMIN);
     assert!(u.is_admin && u.active && !u.is_service_account);
     let hash = u.password.as_deref().unwrap_or_default();
-    assert!(
-        hash.starts_with("$2b$12$") && hash.len() == 60,
-        "bcrypt as passlib writes it: {hash}"
-    );
+    assert!(hash.starts_with("$2b$12$") && hash.len() == 60, "bcrypt as passlib writes it: {hash}");
     assert!(bcrypt::verify(common::ADMIN_PW, hash).unwrap());
-    assert!(
-        u.password_changed_at.is_some(),
-        "a non-empty default password counts as set"
-    );
-    assert_eq!(
-        u.oidc_claims.as_deref(),
-        Some("null"),
-        "users get the JSON text null"
-    );
+    assert!(u.password_changed_at.is_some(), "a non-empty default password counts as set");
+    assert_eq!(u.oidc_claims.as_deref(), Some("null"), "users get the JSON text null");
 }
 
 backend_tests!(@db fresh_database_has_the_first_start_rows, |tdb: TestDb| async move {
@@ -307,19 +241,8 @@ fn norm(s: &str) -> String {
 /// statement without `IF NOT EXISTS`.)
 fn statements(ddl: &str) -> Vec<String> {
     ddl.split(";\n")
-        .map(|s| {
-            s.lines()
-                .filter(|l| !l.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .map(|s| {
-            norm(s.trim().trim_end_matches(';')).replacen(
-                "CREATE TABLE IF NOT EXISTS ",
-                "CREATE TABLE ",
-                1,
-            )
-        })
+        .map(|s| s.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n"))
+        .map(|s| norm(s.trim().trim_end_matches(';')).replacen("CREATE TABLE IF NOT EXISTS ", "CREATE TABLE ", 1))
         .filter(|s| !s.is_empty())
         .collect()
 }
@@ -337,13 +260,7 @@ async fn sqlite_schema_is_the_ddl_file() {
     .map(|s| norm(&s.unwrap()))
     .collect::<Vec<_>>();
     let mut expected = statements(SQLITE_DDL);
-    assert_eq!(
-        expected
-            .iter()
-            .filter(|s| s.starts_with("CREATE TABLE"))
-            .count(),
-        53
-    );
+    assert_eq!(expected.iter().filter(|s| s.starts_with("CREATE TABLE")).count(), 53);
     actual.sort();
     expected.sort();
     for (a, e) in actual.iter().zip(&expected) {
@@ -371,20 +288,13 @@ async fn mariadb_schema_is_the_ddl_file() {
     assert_eq!(expected.len(), 53);
     for stmt in &expected {
         let table = stmt.split('`').nth(1).expect("CREATE TABLE `name`");
-        let rows: Vec<ShowCreate> = db
-            .clone()
-            .fetch_all(Query::new(format!("SHOW CREATE TABLE `{table}`")))
-            .await
-            .unwrap();
+        let rows: Vec<ShowCreate> =
+            db.clone().fetch_all(Query::new(format!("SHOW CREATE TABLE `{table}`"))).await.unwrap();
         assert_eq!(&norm(&rows[0].create), stmt, "table {table}");
     }
     // Key columns, spelled out, so a failure above on a server version that prints options
     // differently still leaves the important part checked here.
-    let rows: Vec<ShowCreate> = db
-        .clone()
-        .fetch_all(q!("SHOW CREATE TABLE `user`"))
-        .await
-        .unwrap();
+    let rows: Vec<ShowCreate> = db.clone().fetch_all(q!("SHOW CREATE TABLE `user`")).await.unwrap();
     let ddl = &rows[0].create;
     for col in [
         "`id` char(32) NOT NULL",

@@ -136,7 +136,8 @@ async fn login(State(state): State<AppState>, headers: http::HeaderMap, form: Fo
 
 async fn logout(State(state): State<AppState>) -> Response {
     let mut resp = Json(Value::Null).into_response();
-    let cookie = format!("{}=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=lax", state.cookie_name());
+    let cookie =
+        format!("{}=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=lax", state.cookie_name());
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(http::header::SET_COOKIE, v);
     }
@@ -157,9 +158,7 @@ async fn api_token(State(state): State<AppState>, auth: Auth, q: QueryPairs) -> 
         .get("expires_in")
         .map(|v| v.parse().map_err(|_| Error::validation("expires_in must be an integer number of seconds.")))
         .transpose()?;
-    let scope = |key: &str| -> Result<Option<Uuid>, Error> {
-        q.get(key).map(crate::extract::path_uuid).transpose()
-    };
+    let scope = |key: &str| -> Result<Option<Uuid>, Error> { q.get(key).map(crate::extract::path_uuid).transpose() };
     let (run, schedule, deployment) = (scope("pipeline_run_id")?, scope("schedule_id")?, scope("deployment_id")?);
     if token_type == "generic" && expires_in.is_none() {
         return Err(Error::validation("Generic API tokens need an expiration (expires_in)."));

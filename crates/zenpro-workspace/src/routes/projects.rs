@@ -58,7 +58,11 @@ struct ProjectBody {
     project_metadata: Option<serde_json::Map<String, Value>>,
 }
 
-async fn create(State(state): State<AppState>, _auth: Auth, JsonBody(b): JsonBody<ProjectBody>) -> Result<Json<Value>, Error> {
+async fn create(
+    State(state): State<AppState>,
+    _auth: Auth,
+    JsonBody(b): JsonBody<ProjectBody>,
+) -> Result<Json<Value>, Error> {
     let mut name = b.name;
     let mut display_name = b.display_name;
     if name.is_empty() && !display_name.is_empty() {
@@ -87,7 +91,12 @@ async fn create(State(state): State<AppState>, _auth: Auth, JsonBody(b): JsonBod
     Ok(Json(models::project(&p, true)))
 }
 
-async fn get_one(State(state): State<AppState>, _auth: Auth, Path(key): Path<String>, q: QueryPairs) -> Result<Json<Value>, Error> {
+async fn get_one(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(key): Path<String>,
+    q: QueryPairs,
+) -> Result<Json<Value>, Error> {
     let p = state.store().get_project(&NameOrId::parse(&key)).await?;
     Ok(Json(models::project(&p, q.hydrate()?)))
 }

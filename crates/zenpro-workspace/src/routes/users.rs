@@ -75,7 +75,11 @@ fn check_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-async fn create_user(State(state): State<AppState>, auth: Auth, JsonBody(b): JsonBody<UserBody>) -> Result<Json<Value>, Error> {
+async fn create_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(b): JsonBody<UserBody>,
+) -> Result<Json<Value>, Error> {
     require_admin(&auth, "create user")?;
     if b.is_service_account {
         return Err(Error::validation("Use /service_accounts to create service accounts."));
@@ -113,7 +117,12 @@ async fn create_user(State(state): State<AppState>, auth: Auth, JsonBody(b): Jso
     Ok(Json(with_activation_token(&user, activation.map(|(t, _)| t))))
 }
 
-async fn get_user(State(state): State<AppState>, _auth: Auth, Path(key): Path<String>, q: QueryPairs) -> Result<Json<Value>, Error> {
+async fn get_user(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(key): Path<String>,
+    q: QueryPairs,
+) -> Result<Json<Value>, Error> {
     let user = state.store().get_account(&NameOrId::parse(&key), false).await?;
     Ok(Json(models::user(&user, q.hydrate()?)))
 }
@@ -158,7 +167,13 @@ fn require_admin(auth: &Auth, action: &str) -> Result<(), Error> {
 /// only for oneself and with the current password; through `/users` one's own admin or
 /// active status cannot change and another user's email settings cannot be touched; through
 /// `/current-user` admin and active status are silently ignored.
-async fn apply_update(state: &AppState, auth: &Auth, target: &UserRow, b: UserUpdateBody, via: Via) -> Result<UserRow, Error> {
+async fn apply_update(
+    state: &AppState,
+    auth: &Auth,
+    target: &UserRow,
+    b: UserUpdateBody,
+    via: Via,
+) -> Result<UserRow, Error> {
     let is_self = target.id == auth.user.id;
     if !is_self {
         require_admin(auth, "update other user account")?;
@@ -277,7 +292,11 @@ async fn activate_user(
 }
 
 /// `PUT /users/{user}/deactivate`: deactivate a user and hand out a new activation token.
-async fn deactivate_user(State(state): State<AppState>, auth: Auth, Path(key): Path<String>) -> Result<Json<Value>, Error> {
+async fn deactivate_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, Error> {
     let target = state.store().get_account(&NameOrId::parse(&key), false).await?;
     if target.id == auth.user.id {
         return Err(Error::forbidden("Cannot deactivate yourself."));

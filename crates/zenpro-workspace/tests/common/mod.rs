@@ -51,9 +51,7 @@ fn mysql_server_url() -> String {
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| DEFAULT_MYSQL_URL.to_string());
-    let (scheme, rest) = url
-        .split_once("://")
-        .expect("ZENPRO_TEST_MYSQL_URL must be mysql://user[:pw]@host:port");
+    let (scheme, rest) = url.split_once("://").expect("ZENPRO_TEST_MYSQL_URL must be mysql://user[:pw]@host:port");
     let host_part = rest.split(['/', '?']).next().unwrap_or(rest);
     format!("{scheme}://{host_part}")
 }
@@ -66,18 +64,11 @@ fn random_hex(n: usize) -> String {
 /// runtime that must not be blocked on.
 fn drop_mysql_database(server_url: String, name: String) {
     let result = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime for cleanup");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime for cleanup");
         rt.block_on(async move {
             use sqlx::Connection;
             let mut conn = sqlx::MySqlConnection::connect(&server_url).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS `{name}`"
-            )))
-            .execute(&mut conn)
-            .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).execute(&mut conn).await?;
             conn.close().await
         })
     })
@@ -106,12 +97,7 @@ impl TestDb {
         match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite:///{}", dir.path().join("z.db").display());
-                Some(TestDb {
-                    backend,
-                    url,
-                    dir,
-                    mysql: None,
-                })
+                Some(TestDb { backend, url, dir, mysql: None })
             }
             Backend::MySql => {
                 let server = mysql_server_url();
@@ -133,21 +119,12 @@ impl TestDb {
                         eprintln!("note: skipping a MariaDB test: connecting timed out");
                         return None;
                     }
-                    Ok(Err(e)) => panic!(
-                        "CI is set and the MySQL server of ZENPRO_TEST_MYSQL_URL is unreachable: {e}"
-                    ),
-                    Err(_) => panic!(
-                        "CI is set and connecting to the MySQL server of ZENPRO_TEST_MYSQL_URL timed out"
-                    ),
+                    Ok(Err(e)) => panic!("CI is set and the MySQL server of ZENPRO_TEST_MYSQL_URL is unreachable: {e}"),
+                    Err(_) => panic!("CI is set and connecting to the MySQL server of ZENPRO_TEST_MYSQL_URL timed out"),
                 }
                 let name = format!("zt_{}", random_hex(16));
                 let url = format!("{server}/{name}");
-                Some(TestDb {
-                    backend,
-                    url,
-                    dir,
-                    mysql: Some((server, name)),
-                })
+                Some(TestDb { backend, url, dir, mysql: Some((server, name)) })
             }
         }
     }
@@ -156,10 +133,7 @@ impl TestDb {
     pub fn env(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
         let mut env: HashMap<String, String> = [
             ("ZENML_STORE_URL", self.url.as_str()),
-            (
-                "ZENPRO_DATA_DIR",
-                &self.dir.path().join("data").display().to_string(),
-            ),
+            ("ZENPRO_DATA_DIR", &self.dir.path().join("data").display().to_string()),
             ("ZENML_SERVER_AUTO_ACTIVATE", "true"),
             ("ZENML_DEFAULT_USER_NAME", ADMIN),
             ("ZENML_DEFAULT_USER_PASSWORD", ADMIN_PW),
@@ -181,9 +155,7 @@ impl TestDb {
 
     /// A separate pool on the database, for setting up and checking rows directly.
     pub async fn raw(&self) -> Db {
-        Db::connect(&self.url)
-            .await
-            .expect("the test database opens")
+        Db::connect(&self.url).await.expect("the test database opens")
     }
 
     /// Run `zenpro_workspace::build` on this database.
@@ -225,10 +197,7 @@ impl TestApp {
 
     /// Build the app on an existing test database.
     pub async fn on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
-        let state = db
-            .build(extra)
-            .await
-            .unwrap_or_else(|e| panic!("the app builds: {e}"));
+        let state = db.build(extra).await.unwrap_or_else(|e| panic!("the app builds: {e}"));
         let router = zenpro_workspace::router(state.clone());
         TestApp { state, router, db }
     }
@@ -244,33 +213,19 @@ impl TestApp {
 
     /// `SELECT count(*) ...` on the app's database.
     pub async fn count(&self, sql: &str) -> i64 {
-        self.pool()
-            .fetch_i64(zenpro_store::Query::new(sql))
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.pool().fetch_i64(zenpro_store::Query::new(sql)).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Send a request through the router.
     pub async fn request(&self, req: Request<Body>) -> Resp {
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("the router is infallible");
+        let resp = self.router.clone().oneshot(req).await.expect("the router is infallible");
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .expect("the body is readable")
-            .to_bytes();
+        let bytes = resp.into_body().collect().await.expect("the body is readable").to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         (status, headers, body)
     }
@@ -284,21 +239,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
-        self.request(
-            Self::builder(Method::GET, path, token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+        self.request(Self::builder(Method::GET, path, token).body(Body::empty()).unwrap()).await
     }
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
-        self.request(
-            Self::builder(Method::DELETE, path, token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+        self.request(Self::builder(Method::DELETE, path, token).body(Body::empty()).unwrap()).await
     }
 
     /// A request with a raw body and content type.
@@ -310,62 +255,30 @@ impl TestApp {
         content_type: &str,
         body: impl Into<Body>,
     ) -> Resp {
-        let req = Self::builder(method, path, token)
-            .header(header::CONTENT_TYPE, content_type)
-            .body(body.into())
-            .unwrap();
+        let req =
+            Self::builder(method, path, token).header(header::CONTENT_TYPE, content_type).body(body.into()).unwrap();
         self.request(req).await
     }
 
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
-        self.send_raw(
-            Method::POST,
-            path,
-            token,
-            "application/json",
-            body.to_string(),
-        )
-        .await
+        self.send_raw(Method::POST, path, token, "application/json", body.to_string()).await
     }
 
     pub async fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
-        self.send_raw(
-            Method::PUT,
-            path,
-            token,
-            "application/json",
-            body.to_string(),
-        )
-        .await
+        self.send_raw(Method::PUT, path, token, "application/json", body.to_string()).await
     }
 
     /// A form post (`application/x-www-form-urlencoded`).
     pub async fn post_form(&self, path: &str, token: Option<&str>, form: &[(&str, &str)]) -> Resp {
         let body = serde_urlencoded::to_string(form).expect("form pairs encode");
-        self.send_raw(
-            Method::POST,
-            path,
-            token,
-            "application/x-www-form-urlencoded",
-            body,
-        )
-        .await
+        self.send_raw(Method::POST, path, token, "application/x-www-form-urlencoded", body).await
     }
 
     /// Password login; panics unless it succeeds.
     pub async fn login(&self, user: &str, pw: &str) -> String {
-        let (status, _, body) = self
-            .post_form(
-                "/api/v1/login",
-                None,
-                &[("username", user), ("password", pw)],
-            )
-            .await;
+        let (status, _, body) = self.post_form("/api/v1/login", None, &[("username", user), ("password", pw)]).await;
         assert_eq!(status, StatusCode::OK, "login of {user} failed: {body}");
-        body["access_token"]
-            .as_str()
-            .expect("an access token")
-            .to_string()
+        body["access_token"].as_str().expect("an access token").to_string()
     }
 
     /// A token of the auto-activated admin.
