@@ -17,6 +17,9 @@ fi
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$REPO/$TARGET_DIR" ;; esac
 
+# Rust integration tests run on MariaDB too (a fresh database per test) through this URL.
+export ZENPRO_TEST_MYSQL_URL="${ZENPRO_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
+
 step() { printf '\n==> %s\n' "$*"; }
 t0=$(date +%s)
 
