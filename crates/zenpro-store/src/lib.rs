@@ -5,16 +5,19 @@
 //! see SQL. It must not depend on HTTP or server crates.
 
 pub mod api_keys;
+pub mod artifacts;
 pub mod components;
 pub mod db;
 pub mod devices;
 pub mod flavors;
 pub mod list;
+pub mod model_registry;
 pub mod projects;
 pub mod schema;
 pub mod secrets;
 pub mod settings;
 pub mod stacks;
+pub mod tags;
 pub mod users;
 
 pub use db::{Backend, Db, Query, Tx, Value};

@@ -1,14 +1,17 @@
 //! HTTP routes, one module per resource; each exposes `router() -> Router<AppState>`.
 
+pub mod artifacts;
 pub mod components;
 pub mod devices;
 pub mod flavors;
 pub mod info;
 pub mod login;
+pub mod models;
 pub mod projects;
 pub mod secrets;
 pub mod service_accounts;
 pub mod stacks;
+pub mod tags;
 pub mod users;
 
 use axum::Router;
@@ -28,4 +31,7 @@ pub fn api() -> Router<AppState> {
         .merge(components::router())
         .merge(flavors::router())
         .merge(secrets::router())
+        .merge(artifacts::router())
+        .merge(tags::router())
+        .merge(models::router())
 }
