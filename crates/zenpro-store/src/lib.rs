@@ -6,17 +6,25 @@
 
 pub mod api_keys;
 pub mod artifacts;
+pub mod code_refs;
 pub mod components;
 pub mod db;
 pub mod devices;
 pub mod flavors;
 pub mod list;
+pub mod logs;
 pub mod model_registry;
+pub mod pipelines;
 pub mod projects;
+pub mod run_metadata;
+pub mod runs;
+pub mod schedules;
 pub mod schema;
 pub mod secrets;
 pub mod settings;
+pub mod snapshots;
 pub mod stacks;
+pub mod steps;
 pub mod tags;
 pub mod users;
 

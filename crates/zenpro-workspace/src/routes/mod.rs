@@ -1,16 +1,25 @@
 //! HTTP routes, one module per resource; each exposes `router() -> Router<AppState>`.
 
 pub mod artifacts;
+pub mod code_repositories;
 pub mod components;
 pub mod devices;
 pub mod flavors;
 pub mod info;
 pub mod login;
+pub mod logs;
 pub mod models;
+pub mod pipelines;
 pub mod projects;
+pub mod run_metadata;
+pub mod run_templates;
+pub mod runs;
+pub mod schedules;
 pub mod secrets;
 pub mod service_accounts;
+pub mod snapshots;
 pub mod stacks;
+pub mod steps;
 pub mod tags;
 pub mod users;
 
@@ -34,4 +43,13 @@ pub fn api() -> Router<AppState> {
         .merge(artifacts::router())
         .merge(tags::router())
         .merge(models::router())
+        .merge(pipelines::router())
+        .merge(code_repositories::router())
+        .merge(snapshots::router())
+        .merge(schedules::router())
+        .merge(run_templates::router())
+        .merge(runs::router())
+        .merge(steps::router())
+        .merge(logs::router())
+        .merge(run_metadata::router())
 }
