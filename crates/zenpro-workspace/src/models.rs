@@ -51,7 +51,19 @@ pub fn json_text(s: &Option<String>, default: Value) -> Value {
 }
 
 /// `UserResponse` (also used for service accounts nested as `user` resources).
+///
+/// Like the reference, other users' private fields (`email`, `password_changed_at`) are not
+/// shown; [`user_private`] shows them to the user themself (`/current-user`).
 pub fn user(u: &UserRow, hydrate: bool) -> Value {
+    user_with(u, hydrate, false)
+}
+
+/// [`user`] with the private fields, for the caller's own account.
+pub fn user_private(u: &UserRow, hydrate: bool) -> Value {
+    user_with(u, hydrate, true)
+}
+
+fn user_with(u: &UserRow, hydrate: bool, private: bool) -> Value {
     let body = json!({
         "created": dt(&u.created),
         "updated": dt(&u.updated),
@@ -66,8 +78,8 @@ pub fn user(u: &UserRow, hydrate: bool) -> Value {
     });
     let metadata = hydrate.then(|| {
         json!({
-            "password_changed_at": opt_dt(&u.password_changed_at),
-            "email": u.email,
+            "password_changed_at": if private { opt_dt(&u.password_changed_at) } else { Value::Null },
+            "email": if private { json!(u.email) } else { Value::Null },
             "external_user_id": opt_uuid(&u.external_user_id),
             "user_metadata": json_text(&u.user_metadata, json!({})),
             "oidc_claims": json_text(&u.oidc_claims, json!({})),
@@ -238,8 +250,7 @@ pub fn component(c: &zenpro_store::components::ComponentView, hydrate: bool) -> 
             "secrets": c.secrets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             "labels": r.labels_json(),
             "connector_resource_id": r.connector_resource_id,
-            // Service connectors are not served by zenpro: a linked connector shows as null.
-            "connector": Value::Null,
+            "connector": c.connector.as_ref().map(connector_summary).unwrap_or(Value::Null),
         })
     });
     let flavor = fl.ok_or_else(|| {
@@ -313,4 +324,55 @@ pub fn secret(
     let metadata = hydrate.then(|| json!({}));
     let resources = json!({ "user": user_resource(owner) });
     envelope(&s.id, Name::Of(Some(&s.name)), body, metadata, Some(resources))
+}
+
+/// The body of a `ServiceConnectorResponse`; `connector_type` is the type's specification when
+/// the server knows the type, its name otherwise.
+fn connector_body(r: &zenpro_store::connectors::ConnectorRow, connector_type: Value) -> Value {
+    json!({
+        "created": dt(&r.created),
+        "updated": dt(&r.updated),
+        "user_id": opt_uuid(&r.user_id),
+        "description": r.description,
+        "connector_type": connector_type,
+        "auth_method": r.auth_method(),
+        "resource_types": r.resource_types_list(),
+        "resource_id": r.resource_id,
+        "supports_instances": r.supports_instances,
+        "expires_at": opt_dt(&r.expires_at),
+        "expires_skew_tolerance": r.expires_skew_tolerance,
+    })
+}
+
+/// A connector as a component's metadata shows it: body only, type by name.
+pub fn connector_summary(r: &zenpro_store::connectors::ConnectorRow) -> Value {
+    let body = connector_body(r, json!(r.connector_type()));
+    envelope(&r.id, Name::Of(Some(&r.name)), body, None, None)
+}
+
+/// `ServiceConnectorResponse` with `resources {user}`. `metadata.configuration` holds the plain
+/// values followed by the secret values when they were loaded; metadata is shown when hydrated
+/// or when secret values were loaded (the reference hydrates to add them).
+pub fn service_connector(
+    v: &zenpro_store::connectors::ConnectorView,
+    spec: Option<Value>,
+    hydrate: bool,
+) -> Value {
+    let r = &v.row;
+    let body = connector_body(r, spec.unwrap_or_else(|| json!(r.connector_type())));
+    let metadata = (hydrate || v.secrets.is_some()).then(|| {
+        let mut configuration = r.configuration_map();
+        if let Some(secrets) = &v.secrets {
+            for (k, val) in secrets.iter() {
+                configuration.insert(k.to_string(), json!(val));
+            }
+        }
+        json!({
+            "configuration": configuration,
+            "expiration_seconds": r.expiration_seconds,
+            "labels": r.labels_map(),
+        })
+    });
+    let resources = json!({ "user": user_resource(v.user.as_ref()) });
+    envelope(&r.id, Name::Of(Some(&r.name)), body, metadata, Some(resources))
 }

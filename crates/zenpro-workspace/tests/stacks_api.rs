@@ -291,7 +291,7 @@ async fn component_and_stack_lifecycle(app: &App, default_stack: &str) {
     let (status, err) = app.call(Method::POST, "/api/v1/components", Some(bad.clone())).await;
     assert_eq!(
         (status, detail(&err).1),
-        (StatusCode::NOT_FOUND, "No flavor with name 'nope' and type 'artifact_store' exists.")
+        (StatusCode::NOT_FOUND, "\"No flavor with name 'nope' and type 'artifact_store' exists.\"")
     );
     bad["flavor"] = json!("local");
     bad["configuration"] = json!({"path": "/x", "colour": "red"});
@@ -416,7 +416,7 @@ async fn component_and_stack_lifecycle(app: &App, default_stack: &str) {
     let (status, err) = app.call(Method::GET, &format!("/api/v1/stacks/{sid}"), None).await;
     assert_eq!(
         (status, detail(&err).1),
-        (StatusCode::NOT_FOUND, format!("Unable to get stack with ID '{sid}': No stack with this ID found").as_str())
+        (StatusCode::NOT_FOUND, format!("\"Unable to get stack with ID '{sid}': No stack with this ID found\"").as_str())
     );
     assert_eq!(app.count(zenpro_store::q!("SELECT count(*) FROM `stack_composition`")).await, 3);
     app.ok(Method::DELETE, &format!("/api/v1/components/{}", id(&o1)), None).await;

@@ -145,7 +145,7 @@ async fn logout(State(state): State<AppState>) -> Response {
 }
 
 async fn current_user(auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
-    Ok(Json(models::user(&auth.user, q.hydrate()?)))
+    Ok(Json(models::user_private(&auth.user, q.hydrate()?)))
 }
 
 /// `GET /api_token`: a (workload) token for the caller, optionally scoped and expiring.
