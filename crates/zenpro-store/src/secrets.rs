@@ -54,12 +54,7 @@ pub static SECRET_LIST: ListSpec = ListSpec {
         Field::col("updated", Kind::Datetime, "`secret`.`updated`"),
         Field::col("name", Kind::Str, "`secret`.`name`"),
         Field::col("private", Kind::Bool, "`secret`.`private`"),
-        Field::related(
-            "user",
-            "`secret`.`user_id`",
-            "`user`",
-            &["id", "name", "full_name"],
-        ),
+        Field::related("user", "`secret`.`user_id`", "`user`", &["id", "name", "full_name"]),
     ],
 };
 
@@ -70,9 +65,7 @@ pub struct SecretValues(Vec<(String, String)>);
 
 impl std::fmt::Debug for SecretValues {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.0.iter().map(|(k, _)| k))
-            .finish()
+        f.debug_list().entries(self.0.iter().map(|(k, _)| k)).finish()
     }
 }
 
@@ -82,10 +75,7 @@ impl SecretValues {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Set a value: an existing key keeps its position, a new key goes last (as in a dict).
@@ -126,10 +116,7 @@ impl SecretValues {
     /// The values as a JSON object (for responses).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Object(
-            self.0
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect(),
+            self.0.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
         )
     }
 
@@ -190,9 +177,7 @@ pub struct SecretsCodec {
 
 impl std::fmt::Debug for SecretsCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretsCodec")
-            .field("encrypted", &self.key.is_some())
-            .finish()
+        f.debug_struct("SecretsCodec").field("encrypted", &self.key.is_some()).finish()
     }
 }
 
@@ -208,8 +193,7 @@ pub fn derive_key(passphrase: &str) -> [u8; 32] {
 pub fn aes_gcm_encrypt(key: &[u8; 32], plaintext: &[u8]) -> Result<String, Error> {
     let mut iv = [0u8; IV_LEN];
     getrandom::fill(&mut iv).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
-    let cipher = Aes256Gcm::new_from_slice(key)
-        .map_err(|_| Error::internal("AES-256 key must be 32 bytes"))?;
+    let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| Error::internal("AES-256 key must be 32 bytes"))?;
     let mut buf = plaintext.to_vec();
     let tag = cipher
         .encrypt_in_place_detached(&Nonce::from(iv), b"", &mut buf)
@@ -223,14 +207,8 @@ pub fn aes_gcm_encrypt(key: &[u8; 32], plaintext: &[u8]) -> Result<String, Error
 
 /// Base64 as Python's `b64decode` reads it (whitespace ignored).
 fn b64decode(stored: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    let trimmed: Vec<u8> = stored
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(&trimmed)
-        .map_err(|_| DecodeError::Base64)
+    let trimmed: Vec<u8> = stored.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(&trimmed).map_err(|_| DecodeError::Base64)
 }
 
 /// `AesGcmEngine.decrypt`: the plaintext bytes of a stored value.
@@ -254,9 +232,7 @@ pub fn aes_gcm_decrypt(key: &[u8; 32], stored: &[u8]) -> Result<Vec<u8>, DecodeE
 impl SecretsCodec {
     /// A codec with the configured passphrase (`ZENML_SECRETS_STORE_ENCRYPTION_KEY`), or none.
     pub fn new(passphrase: Option<&str>) -> Self {
-        SecretsCodec {
-            key: passphrase.map(derive_key),
-        }
+        SecretsCodec { key: passphrase.map(derive_key) }
     }
 
     pub fn encrypts(&self) -> bool {
@@ -276,11 +252,7 @@ impl SecretsCodec {
         }
         let plaintext = values.to_python_json();
         Ok(match &self.key {
-            None => Value::Bytes(
-                base64::engine::general_purpose::STANDARD
-                    .encode(plaintext)
-                    .into_bytes(),
-            ),
+            None => Value::Bytes(base64::engine::general_purpose::STANDARD.encode(plaintext).into_bytes()),
             Some(key) => Value::Str(aes_gcm_encrypt(key, plaintext.as_bytes())?),
         })
     }
@@ -334,15 +306,11 @@ struct OwnerName {
 }
 
 fn not_visible(id: Uuid) -> Error {
-    Error::not_found(format!(
-        "Secret with name or ID {id} not found or is private and not owned by the current user."
-    ))
+    Error::not_found(format!("Secret with name or ID {id} not found or is private and not owned by the current user."))
 }
 
 fn missing(id: Uuid) -> Error {
-    Error::not_found(format!(
-        "Unable to get secret with name or ID '{id}': No secret with this ID found."
-    ))
+    Error::not_found(format!("Unable to get secret with name or ID '{id}': No secret with this ID found."))
 }
 
 fn undecodable(id: Uuid) -> Error {
@@ -353,17 +321,11 @@ fn undecodable(id: Uuid) -> Error {
 }
 
 fn not_stored(id: Uuid) -> Error {
-    Error::not_found(format!(
-        "Secret values for secret {id} have not been stored in the SQL secrets store."
-    ))
+    Error::not_found(format!("Secret values for secret {id} have not been stored in the SQL secrets store."))
 }
 
 /// Decode the stored column of secret `id` (`SqlSecretsStore.get_secret_values`).
-fn decode_stored(
-    id: Uuid,
-    stored: Option<Vec<u8>>,
-    codec: &SecretsCodec,
-) -> Result<SecretValues, Error> {
+fn decode_stored(id: Uuid, stored: Option<Vec<u8>>, codec: &SecretsCodec) -> Result<SecretValues, Error> {
     match stored {
         None => Err(not_stored(id)),
         Some(bytes) if bytes.is_empty() => Err(not_stored(id)),
@@ -372,12 +334,7 @@ fn decode_stored(
 }
 
 async fn find_in(tx: &mut Tx, id: Uuid) -> Result<Option<SecretRow>, Error> {
-    tx.fetch_optional(q!(
-        format!("SELECT {COLS} FROM `secret` WHERE `secret`.`id` = ?"),
-        id
-    ))
-    .await
-    .map_err(db_err)
+    tx.fetch_optional(q!(format!("SELECT {COLS} FROM `secret` WHERE `secret`.`id` = ?"), id)).await.map_err(db_err)
 }
 
 /// `_get_visible_secret_schema`: internal secrets and other users' private secrets are 404.
@@ -390,22 +347,14 @@ fn check_visible(id: Uuid, row: Option<SecretRow>, active_user: Uuid) -> Result<
 }
 
 async fn stored_values_in(tx: &mut Tx, id: Uuid) -> Result<Option<Vec<u8>>, Error> {
-    let row: Option<StoredValues> = tx
-        .fetch_optional(q!("SELECT `values` FROM `secret` WHERE `id` = ?", id))
-        .await
-        .map_err(db_err)?;
+    let row: Option<StoredValues> =
+        tx.fetch_optional(q!("SELECT `values` FROM `secret` WHERE `id` = ?", id)).await.map_err(db_err)?;
     Ok(row.and_then(|r| r.values))
 }
 
 /// `_check_sql_secret_scope`: two public secrets cannot share a name; a user cannot own two
 /// private secrets with the same name. Returns the reference's 409 message.
-async fn check_scope(
-    tx: &mut Tx,
-    name: &str,
-    private: bool,
-    owner: Uuid,
-    exclude: Option<Uuid>,
-) -> Result<(), Error> {
+async fn check_scope(tx: &mut Tx, name: &str, private: bool, owner: Uuid, exclude: Option<Uuid>) -> Result<(), Error> {
     let mut query = q!(
         "SELECT `user`.`name` FROM `secret` JOIN `user` ON `user`.`id` = `secret`.`user_id` \
          WHERE `secret`.`name` = ? AND `secret`.`private` = ?",
@@ -430,9 +379,7 @@ async fn check_scope(
 
 fn scope_conflict(name: &str, private: bool, owner: &str) -> String {
     if private {
-        format!(
-            "Found an existing private secret with the same '{name}' name for the same '{owner}' user"
-        )
+        format!("Found an existing private secret with the same '{name}' name for the same '{owner}' user")
     } else {
         format!("Found an existing public secret with the same '{name}' name")
     }
@@ -453,11 +400,7 @@ impl Store {
     }
 
     /// Non-internal secrets: public ones and the active user's private ones.
-    pub async fn list_secrets(
-        &self,
-        params: &ListParams,
-        active_user: Uuid,
-    ) -> Result<Page<SecretRow>, Error> {
+    pub async fn list_secrets(&self, params: &ListParams, active_user: Uuid) -> Result<Page<SecretRow>, Error> {
         let mut wh = Where::new();
         wh.and(q!("`secret`.`internal` = ?", false));
         wh.and(q!(
@@ -473,20 +416,13 @@ impl Store {
     pub async fn find_secret(&self, id: Uuid) -> Result<Option<SecretRow>, Error> {
         self.db
             .clone()
-            .fetch_optional(q!(
-                format!("SELECT {COLS} FROM `secret` WHERE `secret`.`id` = ?"),
-                id
-            ))
+            .fetch_optional(q!(format!("SELECT {COLS} FROM `secret` WHERE `secret`.`id` = ?"), id))
             .await
             .map_err(db_err)
     }
 
     /// A secret the active user may see (404 otherwise, with the reference's messages).
-    pub async fn get_visible_secret(
-        &self,
-        id: Uuid,
-        active_user: Uuid,
-    ) -> Result<SecretRow, Error> {
+    pub async fn get_visible_secret(&self, id: Uuid, active_user: Uuid) -> Result<SecretRow, Error> {
         check_visible(id, self.find_secret(id).await?, active_user)
     }
 
@@ -502,11 +438,7 @@ impl Store {
     }
 
     /// The decoded values of a secret (404 `KeyError` when missing or undecodable).
-    pub async fn secret_values(
-        &self,
-        id: Uuid,
-        codec: &SecretsCodec,
-    ) -> Result<SecretValues, Error> {
+    pub async fn secret_values(&self, id: Uuid, codec: &SecretsCodec) -> Result<SecretValues, Error> {
         decode_stored(id, self.secret_values_raw(id).await?, codec)
     }
 
@@ -523,26 +455,22 @@ impl Store {
         check_scope(&mut tx, &new.name, new.private, new.user_id, None).await?;
         let inserted = tx
             .execute(q!(
-            "INSERT INTO `secret` (`id`, `created`, `updated`, `name`, `private`, `internal`, `values`, `user_id`) \
+                "INSERT INTO `secret` (`id`, `created`, `updated`, `name`, `private`, `internal`, `values`, `user_id`) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            id,
-            now,
-            now,
-            new.name.clone(),
-            new.private,
-            false,
-            encoded,
-            new.user_id
-        ))
+                id,
+                now,
+                now,
+                new.name.clone(),
+                new.private,
+                false,
+                encoded,
+                new.user_id
+            ))
             .await;
         if let Err(e) = inserted {
-            return Err(self
-                .write_error(e, &new.name, new.private, new.user_id)
-                .await);
+            return Err(self.write_error(e, &new.name, new.private, new.user_id).await);
         }
-        let row = find_in(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::internal("created secret vanished"))?;
+        let row = find_in(&mut tx, id).await?.ok_or_else(|| Error::internal("created secret vanished"))?;
         tx.commit().await?;
         Ok((row, new.values))
     }
@@ -576,11 +504,8 @@ impl Store {
             // values starts from scratch, as `_update_secret_values` does.
             Some(vu) if vu.replace => {
                 let mut values = decode_stored(id, stored, codec)?;
-                let dropped: Vec<String> = values
-                    .keys()
-                    .filter(|k| !vu.entries.iter().any(|(uk, _)| uk == k))
-                    .map(str::to_string)
-                    .collect();
+                let dropped: Vec<String> =
+                    values.keys().filter(|k| !vu.entries.iter().any(|(uk, _)| uk == k)).map(str::to_string).collect();
                 for k in dropped {
                     values.remove(&k);
                 }
@@ -594,12 +519,7 @@ impl Store {
             }
             None => (decode_stored(id, stored, codec)?, false),
         };
-        let mut query = q!(
-            "UPDATE `secret` SET `updated` = ?, `name` = ?, `private` = ?",
-            utc_now(),
-            &name,
-            private
-        );
+        let mut query = q!("UPDATE `secret` SET `updated` = ?, `name` = ?, `private` = ?", utc_now(), &name, private);
         if write {
             query.push_sql(", `values` = ?");
             query.push_param(codec.encode(&values)?);
@@ -609,9 +529,7 @@ impl Store {
         if let Err(e) = tx.execute(query).await {
             return Err(self.write_error(e, &name, private, owner).await);
         }
-        let row = find_in(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::internal("updated secret vanished"))?;
+        let row = find_in(&mut tx, id).await?.ok_or_else(|| Error::internal("updated secret vanished"))?;
         tx.commit().await?;
         Ok((row, values))
     }
@@ -620,15 +538,8 @@ impl Store {
     pub async fn delete_secret(&self, id: Uuid, active_user: Uuid) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
         check_visible(id, find_in(&mut tx, id).await?, active_user)?;
-        tx.execute(q!(
-            "DELETE FROM `secret_resource` WHERE `secret_id` = ?",
-            id
-        ))
-        .await
-        .map_err(db_err)?;
-        tx.execute(q!("DELETE FROM `secret` WHERE `id` = ?", id))
-            .await
-            .map_err(db_err)?;
+        tx.execute(q!("DELETE FROM `secret_resource` WHERE `secret_id` = ?", id)).await.map_err(db_err)?;
+        tx.execute(q!("DELETE FROM `secret` WHERE `id` = ?", id)).await.map_err(db_err)?;
         tx.commit().await
     }
 }
@@ -651,20 +562,11 @@ mod tests {
     #[test]
     fn decrypts_python_aes_gcm_engine_output() {
         let key = derive_key("test-key");
-        assert_eq!(
-            aes_gcm_decrypt(&key, PYTHON_AES_GCM.as_bytes()).unwrap(),
-            br#"{"a": "b"}"#
-        );
+        assert_eq!(aes_gcm_decrypt(&key, PYTHON_AES_GCM.as_bytes()).unwrap(), br#"{"a": "b"}"#);
         let codec = SecretsCodec::new(Some("test-key"));
         let v = codec.decode(PYTHON_AES_GCM_2.as_bytes()).unwrap();
-        assert_eq!(
-            v.iter().collect::<Vec<_>>(),
-            vec![("username", "alice"), ("password", "s3cr3t"), ("u", "é")]
-        );
-        assert_eq!(
-            SecretsCodec::new(Some("other-key")).decode(PYTHON_AES_GCM.as_bytes()),
-            Err(DecodeError::Decrypt)
-        );
+        assert_eq!(v.iter().collect::<Vec<_>>(), vec![("username", "alice"), ("password", "s3cr3t"), ("u", "é")]);
+        assert_eq!(SecretsCodec::new(Some("other-key")).decode(PYTHON_AES_GCM.as_bytes()), Err(DecodeError::Decrypt));
     }
 
     /// The reverse direction was checked once by hand: the value printed by
@@ -680,38 +582,26 @@ mod tests {
     fn encrypt_round_trip() {
         let codec = SecretsCodec::new(Some("test-key"));
         let values: SecretValues = [("a".to_string(), "b".to_string())].into_iter().collect();
-        let Value::Str(stored) = codec.encode(&values).unwrap() else {
-            panic!("encrypted values are text")
-        };
+        let Value::Str(stored) = codec.encode(&values).unwrap() else { panic!("encrypted values are text") };
         println!("{stored}");
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(&stored)
-            .unwrap();
+        let raw = base64::engine::general_purpose::STANDARD.decode(&stored).unwrap();
         assert_eq!(raw.len(), IV_LEN + TAG_LEN + r#"{"a": "b"}"#.len());
         assert!(!stored.contains("\"a\""));
         assert_eq!(codec.decode(stored.as_bytes()).unwrap(), values);
         // A fresh iv every time.
-        let Value::Str(again) = codec.encode(&values).unwrap() else {
-            panic!()
-        };
+        let Value::Str(again) = codec.encode(&values).unwrap() else { panic!() };
         assert_ne!(stored, again);
     }
 
     #[test]
     fn unencrypted_values_are_base64_of_python_json_bytes() {
         let codec = SecretsCodec::new(None);
-        let values: SecretValues = [
-            ("username".to_string(), "alice".to_string()),
-            ("pw".to_string(), "é\"".to_string()),
-        ]
-        .into_iter()
-        .collect();
-        let Value::Bytes(stored) = codec.encode(&values).unwrap() else {
-            panic!("unencrypted values are bytes")
-        };
-        let plain = base64::engine::general_purpose::STANDARD
-            .decode(&stored)
-            .unwrap();
+        let values: SecretValues =
+            [("username".to_string(), "alice".to_string()), ("pw".to_string(), "é\"".to_string())]
+                .into_iter()
+                .collect();
+        let Value::Bytes(stored) = codec.encode(&values).unwrap() else { panic!("unencrypted values are bytes") };
+        let plain = base64::engine::general_purpose::STANDARD.decode(&stored).unwrap();
         assert_eq!(plain, br#"{"username": "alice", "pw": "\u00e9\""}"#);
         assert_eq!(codec.decode(&stored).unwrap(), values);
         // An encrypted value read without the key (and the reverse) is a decode error.
@@ -731,19 +621,10 @@ mod tests {
 
     #[test]
     fn merge_keeps_dict_order_and_removes_nulls() {
-        let mut v: SecretValues = [("a", "1"), ("b", "2"), ("c", "3")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        v.merge(&[
-            ("b".into(), Some("20".into())),
-            ("d".into(), Some("4".into())),
-            ("a".into(), None),
-        ]);
-        assert_eq!(
-            v.iter().collect::<Vec<_>>(),
-            vec![("b", "20"), ("c", "3"), ("d", "4")]
-        );
+        let mut v: SecretValues =
+            [("a", "1"), ("b", "2"), ("c", "3")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        v.merge(&[("b".into(), Some("20".into())), ("d".into(), Some("4".into())), ("a".into(), None)]);
+        assert_eq!(v.iter().collect::<Vec<_>>(), vec![("b", "20"), ("c", "3"), ("d", "4")]);
         assert_eq!(format!("{v:?}"), r#"["b", "c", "d"]"#);
     }
 }

@@ -91,8 +91,12 @@ pub async fn migrate(config: &Config) -> Result<(Store, Outcome), Error> {
 pub async fn build(config: Config) -> Result<AppState, Error> {
     let (store, outcome) = migrate(&config).await?;
     match outcome {
-        Outcome::Created => tracing::info!(url = %zenpro_store::db::redact_url(&config.store_url), "created the ZenML 0.98.0 schema"),
-        Outcome::Existing => tracing::info!(url = %zenpro_store::db::redact_url(&config.store_url), "serving an existing ZenML 0.98.0 database"),
+        Outcome::Created => {
+            tracing::info!(url = %zenpro_store::db::redact_url(&config.store_url), "created the ZenML 0.98.0 schema")
+        }
+        Outcome::Existing => {
+            tracing::info!(url = %zenpro_store::db::redact_url(&config.store_url), "serving an existing ZenML 0.98.0 database")
+        }
     }
     // Hashing is slow: only hash the default password while activation is still pending.
     let default_user = if config.auto_activate && !store.settings().await?.active {
@@ -140,7 +144,7 @@ pub fn router(state: AppState) -> Router {
             }
         }))
         .layer(CatchPanicLayer::custom(|_| Error::internal("handler panicked").into_response()))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
+        ))
 }

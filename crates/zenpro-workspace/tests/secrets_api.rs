@@ -3,8 +3,8 @@
 
 mod secrets_common;
 
-use zenpro_types::error::python_repr;
 use std::sync::Arc;
+use zenpro_types::error::python_repr;
 
 use base64::Engine;
 use http::{Method, StatusCode};
@@ -12,17 +12,11 @@ use secrets_common::{TestApp, app_mysql, app_on_same_db, app_with, mysql_url, ru
 use serde_json::{Value, json};
 use zenpro_store::secrets::{SecretsCodec, aes_gcm_decrypt, derive_key};
 
-const ENCRYPTED: &[(&str, &str)] = &[
-    ("ZENML_SECRETS_STORE_TYPE", "sql"),
-    ("ZENML_SECRETS_STORE_ENCRYPTION_KEY", "test-key"),
-];
+const ENCRYPTED: &[(&str, &str)] =
+    &[("ZENML_SECRETS_STORE_TYPE", "sql"), ("ZENML_SECRETS_STORE_ENCRYPTION_KEY", "test-key")];
 
 fn keys(v: &Value) -> Vec<&str> {
-    v.as_object()
-        .expect("an object")
-        .keys()
-        .map(String::as_str)
-        .collect()
+    v.as_object().expect("an object").keys().map(String::as_str).collect()
 }
 
 fn id_of(v: &Value) -> uuid::Uuid {
@@ -30,8 +24,7 @@ fn id_of(v: &Value) -> uuid::Uuid {
 }
 
 async fn create(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
-    app.call(Method::POST, "/api/v1/secrets", Some(token), body)
-        .await
+    app.call(Method::POST, "/api/v1/secrets", Some(token), body).await
 }
 
 /// How many secret rows hold their values in this SQLite storage class.
@@ -40,10 +33,7 @@ async fn count_storage_class(app: &TestApp, class: &str) -> i64 {
         .store()
         .db
         .clone()
-        .fetch_i64(zenpro_store::q!(
-            "SELECT count(*) FROM `secret` WHERE typeof(`values`) = ?",
-            class
-        ))
+        .fetch_i64(zenpro_store::q!("SELECT count(*) FROM `secret` WHERE typeof(`values`) = ?", class))
         .await
         .expect("count")
 }
@@ -60,39 +50,19 @@ async fn crud_scenario(app: Arc<TestApp>) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{s1}");
-    assert_eq!(
-        keys(&s1),
-        [
-            "body",
-            "metadata",
-            "resources",
-            "id",
-            "permission_denied",
-            "name"
-        ]
-    );
-    assert_eq!(
-        keys(&s1["body"]),
-        ["created", "updated", "user_id", "private", "values"]
-    );
+    assert_eq!(keys(&s1), ["body", "metadata", "resources", "id", "permission_denied", "name"]);
+    assert_eq!(keys(&s1["body"]), ["created", "updated", "user_id", "private", "values"]);
     assert_eq!(s1["name"], "s1");
     assert_eq!(s1["metadata"], json!({}));
     assert_eq!(s1["body"]["private"], false);
-    assert_eq!(
-        s1["body"]["values"],
-        json!({"username": "alice", "password": "s3cr3t"})
-    );
+    assert_eq!(s1["body"]["values"], json!({"username": "alice", "password": "s3cr3t"}));
     assert_eq!(s1["resources"]["user"]["name"], "default");
     assert_eq!(s1["body"]["user_id"], s1["resources"]["user"]["id"]);
     let id = id_of(&s1);
 
     // The duplicate is refused with the reference's message.
-    let (status, dup) = create(
-        &app,
-        &token,
-        json!({"name": "s1", "private": false, "values": {"username": "bob"}}),
-    )
-    .await;
+    let (status, dup) =
+        create(&app, &token, json!({"name": "s1", "private": false, "values": {"username": "bob"}})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(
         dup,
@@ -100,8 +70,9 @@ async fn crud_scenario(app: Arc<TestApp>) {
     );
 
     // zenml secret list: no values, no metadata unless hydrated.
-    let (status, page) =
-        app.get("/api/v1/secrets?hydrate=False&sort_by=desc%3Acreated&logical_operator=and&page=1&size=20", &token).await;
+    let (status, page) = app
+        .get("/api/v1/secrets?hydrate=False&sort_by=desc%3Acreated&logical_operator=and&page=1&size=20", &token)
+        .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["body"]["values"], json!({}));
@@ -116,14 +87,9 @@ async fn crud_scenario(app: Arc<TestApp>) {
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["metadata"], json!({}));
     assert_eq!(page["items"][0]["body"]["values"], json!({}));
-    let (status, got) = app
-        .get(&format!("/api/v1/secrets/{id}?hydrate=True"), &token)
-        .await;
+    let (status, got) = app.get(&format!("/api/v1/secrets/{id}?hydrate=True"), &token).await;
     assert_eq!(status, StatusCode::OK, "{got}");
-    assert_eq!(
-        got["body"]["values"],
-        json!({"username": "alice", "password": "s3cr3t"})
-    );
+    assert_eq!(got["body"]["values"], json!({"username": "alice", "password": "s3cr3t"}));
     let (_, page) = app.get(&search.replace("s1", "missing"), &token).await;
     assert_eq!(page["total"], 0);
     assert_eq!(page["items"], json!([]));
@@ -138,10 +104,7 @@ async fn crud_scenario(app: Arc<TestApp>) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{upd}");
-    assert_eq!(
-        upd["body"]["values"],
-        json!({"username": "alice", "password": "n3w", "extra": "1"})
-    );
+    assert_eq!(upd["body"]["values"], json!({"username": "alice", "password": "n3w", "extra": "1"}));
     // A null value removes its key.
     let (_, upd) = app
         .call(
@@ -151,56 +114,29 @@ async fn crud_scenario(app: Arc<TestApp>) {
             json!({"values": {"extra": null}}),
         )
         .await;
-    assert_eq!(
-        upd["body"]["values"],
-        json!({"username": "alice", "password": "n3w"})
-    );
+    assert_eq!(upd["body"]["values"], json!({"username": "alice", "password": "n3w"}));
     // Without patch_values the values are replaced.
-    let (status, upd) = app
-        .call(
-            Method::PUT,
-            &format!("/api/v1/secrets/{id}"),
-            Some(&token),
-            json!({"values": {"token": "t"}}),
-        )
-        .await;
+    let (status, upd) =
+        app.call(Method::PUT, &format!("/api/v1/secrets/{id}"), Some(&token), json!({"values": {"token": "t"}})).await;
     assert_eq!(status, StatusCode::OK, "{upd}");
     assert_eq!(upd["body"]["values"], json!({"token": "t"}));
     let (_, got) = app.get(&format!("/api/v1/secrets/{id}"), &token).await;
     assert_eq!(got["body"]["values"], json!({"token": "t"}));
     // Renaming to a free name works; no values in the body keeps them.
-    let (status, upd) = app
-        .call(
-            Method::PUT,
-            &format!("/api/v1/secrets/{id}"),
-            Some(&token),
-            json!({"name": "s1-renamed"}),
-        )
-        .await;
+    let (status, upd) =
+        app.call(Method::PUT, &format!("/api/v1/secrets/{id}"), Some(&token), json!({"name": "s1-renamed"})).await;
     assert_eq!(status, StatusCode::OK, "{upd}");
     assert_eq!(upd["name"], "s1-renamed");
     assert_eq!(upd["body"]["values"], json!({"token": "t"}));
     // Renaming onto another public secret's name is a conflict.
     let (_, other) = create(&app, &token, json!({"name": "other", "values": {}})).await;
     let (status, body) = app
-        .call(
-            Method::PUT,
-            &format!("/api/v1/secrets/{}", id_of(&other)),
-            Some(&token),
-            json!({"name": "s1-renamed"}),
-        )
+        .call(Method::PUT, &format!("/api/v1/secrets/{}", id_of(&other)), Some(&token), json!({"name": "s1-renamed"}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
     // zenml secret delete s1 -y
-    let (status, body) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/secrets/{id}"),
-            Some(&token),
-            Value::Null,
-        )
-        .await;
+    let (status, body) = app.call(Method::DELETE, &format!("/api/v1/secrets/{id}"), Some(&token), Value::Null).await;
     assert_eq!((status, body), (StatusCode::OK, Value::Null));
     let (status, body) = app.get(&format!("/api/v1/secrets/{id}"), &token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -208,14 +144,7 @@ async fn crud_scenario(app: Arc<TestApp>) {
         body,
         json!({"detail": ["KeyError", python_repr(&format!("Unable to get secret with name or ID '{id}': No secret with this ID found."))]})
     );
-    let (status, _) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/secrets/{id}"),
-            Some(&token),
-            Value::Null,
-        )
-        .await;
+    let (status, _) = app.call(Method::DELETE, &format!("/api/v1/secrets/{id}"), Some(&token), Value::Null).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -227,16 +156,8 @@ async fn secrets_crud_sqlite() {
         // Unencrypted values are base64(json.dumps) stored as bytes: a SQLite BLOB.
         let token = app.admin_token().await;
         let (_, s) = create(&app, &token, json!({"name": "plain", "values": {"a": "é"}})).await;
-        let raw = app
-            .state
-            .store()
-            .secret_values_raw(id_of(&s))
-            .await
-            .unwrap()
-            .expect("values stored");
-        let plain = base64::engine::general_purpose::STANDARD
-            .decode(&raw)
-            .unwrap();
+        let raw = app.state.store().secret_values_raw(id_of(&s)).await.unwrap().expect("values stored");
+        let plain = base64::engine::general_purpose::STANDARD.decode(&raw).unwrap();
         assert_eq!(plain, br#"{"a": "\u00e9"}"#);
         assert_eq!(count_storage_class(&app, "blob").await, 2);
         assert_eq!(count_storage_class(&app, "text").await, 0);
@@ -255,17 +176,8 @@ async fn secrets_crud_mysql() {
         crud_scenario(app.clone()).await;
         let token = app.admin_token().await;
         let (_, s) = create(&app, &token, json!({"name": "enc", "values": {"a": "b"}})).await;
-        let raw = app
-            .state
-            .store()
-            .secret_values_raw(id_of(&s))
-            .await
-            .unwrap()
-            .expect("values stored");
-        assert_eq!(
-            aes_gcm_decrypt(&derive_key("test-key"), &raw).unwrap(),
-            br#"{"a": "b"}"#
-        );
+        let raw = app.state.store().secret_values_raw(id_of(&s)).await.unwrap().expect("values stored");
+        assert_eq!(aes_gcm_decrypt(&derive_key("test-key"), &raw).unwrap(), br#"{"a": "b"}"#);
     })
     .await;
 }
@@ -277,12 +189,7 @@ async fn secrets_private_are_invisible_to_other_users() {
         let admin = app.admin_token().await;
         let bob = app.new_user(&admin, "bob", "bobpw").await;
 
-        let (status, p1) = create(
-            &app,
-            &admin,
-            json!({"name": "p1", "private": true, "values": {"a": "b"}}),
-        )
-        .await;
+        let (status, p1) = create(&app, &admin, json!({"name": "p1", "private": true, "values": {"a": "b"}})).await;
         assert_eq!(status, StatusCode::OK, "{p1}");
         assert_eq!(p1["body"]["private"], true);
         let id = id_of(&p1);
@@ -307,41 +214,18 @@ async fn secrets_private_are_invisible_to_other_users() {
         ))]});
         let (status, body) = app.get(&format!("/api/v1/secrets/{id}"), &bob).await;
         assert_eq!((status, &body), (StatusCode::NOT_FOUND, &not_visible));
-        let (status, body) = app
-            .call(
-                Method::PUT,
-                &format!("/api/v1/secrets/{id}"),
-                Some(&bob),
-                json!({"values": {"a": "x"}}),
-            )
-            .await;
+        let (status, body) =
+            app.call(Method::PUT, &format!("/api/v1/secrets/{id}"), Some(&bob), json!({"values": {"a": "x"}})).await;
         assert_eq!((status, &body), (StatusCode::NOT_FOUND, &not_visible));
-        let (status, _) = app
-            .call(
-                Method::DELETE,
-                &format!("/api/v1/secrets/{id}"),
-                Some(&bob),
-                Value::Null,
-            )
-            .await;
+        let (status, _) = app.call(Method::DELETE, &format!("/api/v1/secrets/{id}"), Some(&bob), Value::Null).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (_, got) = app.get(&format!("/api/v1/secrets/{id}"), &admin).await;
         assert_eq!(got["body"]["values"], json!({"a": "b"}));
 
         // Private names are per user; public names are global.
-        let (status, body) = create(
-            &app,
-            &bob,
-            json!({"name": "p1", "private": true, "values": {}}),
-        )
-        .await;
+        let (status, body) = create(&app, &bob, json!({"name": "p1", "private": true, "values": {}})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let (status, body) = create(
-            &app,
-            &admin,
-            json!({"name": "p1", "private": true, "values": {}}),
-        )
-        .await;
+        let (status, body) = create(&app, &admin, json!({"name": "p1", "private": true, "values": {}})).await;
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(
             body["detail"][1],
@@ -349,12 +233,7 @@ async fn secrets_private_are_invisible_to_other_users() {
         );
         let (status, _) = create(&app, &bob, json!({"name": "pub", "values": {}})).await;
         assert_eq!(status, StatusCode::CONFLICT);
-        let (status, _) = create(
-            &app,
-            &bob,
-            json!({"name": "p1", "private": false, "values": {}}),
-        )
-        .await;
+        let (status, _) = create(&app, &bob, json!({"name": "p1", "private": false, "values": {}})).await;
         assert_eq!(status, StatusCode::OK);
 
         // Another user may edit a public secret's values, not its private status.
@@ -388,7 +267,8 @@ async fn secrets_encrypted_at_rest() {
     let app = app_with(ENCRYPTED).await;
     run_then_close(app, |app| async move {
         let token = app.admin_token().await;
-        let (status, s) = create(&app, &token, json!({"name": "enc", "values": {"username": "alice", "password": "s3cr3t"}})).await;
+        let (status, s) =
+            create(&app, &token, json!({"name": "enc", "values": {"username": "alice", "password": "s3cr3t"}})).await;
         assert_eq!(status, StatusCode::OK, "{s}");
         let id = id_of(&s);
 
@@ -396,7 +276,8 @@ async fn secrets_encrypted_at_rest() {
         let raw = app.state.store().secret_values_raw(id).await.unwrap().expect("values stored");
         let text = String::from_utf8(raw.clone()).expect("ASCII base64");
         assert!(!text.contains("alice") && !text.contains("s3cr3t"));
-        let plain_b64 = base64::engine::general_purpose::STANDARD.encode(br#"{"username": "alice", "password": "s3cr3t"}"#);
+        let plain_b64 =
+            base64::engine::general_purpose::STANDARD.encode(br#"{"username": "alice", "password": "s3cr3t"}"#);
         assert_ne!(text, plain_b64);
         assert_eq!(
             aes_gcm_decrypt(&derive_key("test-key"), &raw).unwrap(),
@@ -439,13 +320,19 @@ async fn secrets_encrypted_at_rest() {
             assert_eq!((status, &body), (StatusCode::NOT_FOUND, &undecodable), "{extra:?}");
             // A patch of unreadable values starts over, as the reference does.
             let (status, body) = other
-                .call(Method::PUT, &format!("/api/v1/secrets/{id}?patch_values=True"), Some(&token), json!({"values": {}}))
+                .call(
+                    Method::PUT,
+                    &format!("/api/v1/secrets/{id}?patch_values=True"),
+                    Some(&token),
+                    json!({"values": {}}),
+                )
                 .await;
             assert_eq!(status, StatusCode::OK, "{body}");
             assert_eq!(body["body"]["values"], json!({}));
             // Put the encrypted value back for the next round.
             let codec = SecretsCodec::new(Some("test-key"));
-            let values: zenpro_store::secrets::SecretValues = [("a".to_string(), "b".to_string())].into_iter().collect();
+            let values: zenpro_store::secrets::SecretValues =
+                [("a".to_string(), "b".to_string())].into_iter().collect();
             let stored = codec.encode(&values).unwrap();
             other
                 .state
@@ -473,7 +360,12 @@ async fn secrets_input_checks_and_hidden_rows() {
         let (status, body) = create(&app, &token, json!({"name": "big", "values": {"k": big}})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(body["detail"][0], "ValueError");
-        assert!(body["detail"][1].as_str().unwrap().starts_with("Secret key and value strings exceed the maximum total size (64 KiB"));
+        assert!(
+            body["detail"][1]
+                .as_str()
+                .unwrap()
+                .starts_with("Secret key and value strings exceed the maximum total size (64 KiB")
+        );
         let (_, page) = app.get("/api/v1/secrets", &token).await;
         assert_eq!(page["total"], 0, "nothing is stored when the values are too large");
         let (_, s) = create(&app, &token, json!({"name": "small", "values": {"k": "v"}})).await;
@@ -506,7 +398,8 @@ async fn secrets_input_checks_and_hidden_rows() {
 
         // Internal secrets (service-connector credentials) are hidden from lists and GETs.
         let internal = uuid::Uuid::new_v4();
-        let owner = app.state.store().get_account(&zenpro_store::NameOrId::Name("default".into()), false).await.unwrap();
+        let owner =
+            app.state.store().get_account(&zenpro_store::NameOrId::Name("default".into()), false).await.unwrap();
         app.state
             .store()
             .db
@@ -541,10 +434,7 @@ async fn secrets_other_store_types_answer_not_implemented() {
         let (status, body) = create(&app, &token, json!({"name": "s", "values": {}})).await;
         assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
         assert_eq!(body["detail"][0], "NotImplementedError");
-        assert!(
-            body["detail"][1].as_str().unwrap().contains("hashicorp"),
-            "{body}"
-        );
+        assert!(body["detail"][1].as_str().unwrap().contains("hashicorp"), "{body}");
         let (status, _) = app.get("/api/v1/secrets", &token).await;
         assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     })

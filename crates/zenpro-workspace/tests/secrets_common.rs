@@ -29,10 +29,7 @@ pub struct TestApp {
 fn env_for(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> HashMap<String, String> {
     let mut env: HashMap<String, String> = [
         ("ZENPRO_DATA_DIR", dir.path().display().to_string()),
-        (
-            "ZENML_STORE_URL",
-            format!("sqlite:///{}", dir.path().join("z.db").display()),
-        ),
+        ("ZENML_STORE_URL", format!("sqlite:///{}", dir.path().join("z.db").display())),
         ("ZENML_SERVER_AUTO_ACTIVATE", "true".into()),
         ("ZENML_DEFAULT_USER_PASSWORD", ADMIN_PASSWORD.into()),
         ("ZENML_SERVER_JWT_SECRET_KEY", "k".into()),
@@ -47,22 +44,11 @@ fn env_for(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> HashMap<String, S
     env
 }
 
-async fn start(
-    env: HashMap<String, String>,
-    dir: Arc<tempfile::TempDir>,
-    mysql: Option<(String, String)>,
-) -> TestApp {
+async fn start(env: HashMap<String, String>, dir: Arc<tempfile::TempDir>, mysql: Option<(String, String)>) -> TestApp {
     let config = Config::from_map(&env).expect("test configuration is valid");
-    let state = zenpro_workspace::build(config)
-        .await
-        .expect("the app builds");
+    let state = zenpro_workspace::build(config).await.expect("the app builds");
     let router = zenpro_workspace::router(state.clone());
-    TestApp {
-        router,
-        state,
-        dir,
-        mysql,
-    }
+    TestApp { router, state, dir, mysql }
 }
 
 /// An app on a fresh SQLite file (`ZENML_SECRETS_STORE_*` etc. in `extra`).
@@ -78,9 +64,7 @@ pub async fn app_on_same_db(other: &TestApp, extra: &[(&str, &str)]) -> TestApp 
 
 /// `ZENPRO_TEST_MYSQL_URL` (e.g. `mysql://root@127.0.0.1:3306`), when set.
 pub fn mysql_url() -> Option<String> {
-    std::env::var("ZENPRO_TEST_MYSQL_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
+    std::env::var("ZENPRO_TEST_MYSQL_URL").ok().filter(|s| !s.trim().is_empty())
 }
 
 /// An app on a fresh database `zt_<random>` of the MySQL/MariaDB server at `server_url`.
@@ -98,14 +82,10 @@ impl TestApp {
     pub async fn close(self) {
         self.state.store().db.close().await;
         if let Some((server_url, name)) = &self.mysql {
-            let server = zenpro_store::Db::connect(server_url)
-                .await
-                .expect("connect to the MySQL server");
+            let server = zenpro_store::Db::connect(server_url).await.expect("connect to the MySQL server");
             server
                 .clone()
-                .execute(zenpro_store::q!(format!(
-                    "DROP DATABASE IF EXISTS `{name}`"
-                )))
+                .execute(zenpro_store::q!(format!("DROP DATABASE IF EXISTS `{name}`")))
                 .await
                 .expect("drop the test database");
             server.close().await;
@@ -113,13 +93,7 @@ impl TestApp {
     }
 
     /// A JSON request (`Null` body: none); returns the status and the JSON answer.
-    pub async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        token: Option<&str>,
-        body: Value,
-    ) -> (StatusCode, Value) {
+    pub async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
         let mut b = Request::builder().method(method).uri(uri);
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
@@ -127,23 +101,16 @@ impl TestApp {
         let req = if body.is_null() {
             b.body(Body::empty())
         } else {
-            b.header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
+            b.header("content-type", "application/json").body(Body::from(body.to_string()))
         }
         .expect("request");
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("the router answers");
+        let resp = self.router.clone().oneshot(req).await.expect("the router answers");
         let status = resp.status();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         (status, body)
     }
@@ -154,32 +121,21 @@ impl TestApp {
 
     /// Log in with a password; returns the access token.
     pub async fn login(&self, user: &str, password: &str) -> String {
-        let form = serde_urlencoded::to_string([
-            ("grant_type", "password"),
-            ("username", user),
-            ("password", password),
-        ])
-        .expect("form");
+        let form =
+            serde_urlencoded::to_string([("grant_type", "password"), ("username", user), ("password", password)])
+                .expect("form");
         let req = Request::builder()
             .method(Method::POST)
             .uri("/api/v1/login")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Body::from(form))
             .expect("request");
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("the router answers");
+        let resp = self.router.clone().oneshot(req).await.expect("the router answers");
         let status = resp.status();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let body: Value = serde_json::from_slice(&bytes).expect("JSON login answer");
         assert_eq!(status, StatusCode::OK, "login of {user}: {body}");
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_string()
+        body["access_token"].as_str().expect("access_token").to_string()
     }
 
     pub async fn admin_token(&self) -> String {

@@ -416,7 +416,10 @@ async fn component_and_stack_lifecycle(app: &App, default_stack: &str) {
     let (status, err) = app.call(Method::GET, &format!("/api/v1/stacks/{sid}"), None).await;
     assert_eq!(
         (status, detail(&err).1),
-        (StatusCode::NOT_FOUND, format!("\"Unable to get stack with ID '{sid}': No stack with this ID found\"").as_str())
+        (
+            StatusCode::NOT_FOUND,
+            format!("\"Unable to get stack with ID '{sid}': No stack with this ID found\"").as_str()
+        )
     );
     assert_eq!(app.count(zenpro_store::q!("SELECT count(*) FROM `stack_composition`")).await, 3);
     app.ok(Method::DELETE, &format!("/api/v1/components/{}", id(&o1)), None).await;

@@ -81,13 +81,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                 WorkspaceCommand::Serve { host, port } => {
                     let started = std::time::Instant::now();
                     let state = zenpro_workspace::build(config).await.map_err(|e| e.to_string())?;
-                    let addr: SocketAddr = format!("{host}:{port}").parse().map_err(|e| format!("invalid --host/--port: {e}"))?;
-                    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-                    tracing::info!(%addr, elapsed_ms = started.elapsed().as_millis() as u64, "workspace server ready");
-                    axum::serve(listener, zenpro_workspace::router(state).into_make_service_with_connect_info::<SocketAddr>())
-                        .with_graceful_shutdown(shutdown_signal())
+                    let addr: SocketAddr =
+                        format!("{host}:{port}").parse().map_err(|e| format!("invalid --host/--port: {e}"))?;
+                    let listener = tokio::net::TcpListener::bind(addr)
                         .await
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+                    tracing::info!(%addr, elapsed_ms = started.elapsed().as_millis() as u64, "workspace server ready");
+                    axum::serve(
+                        listener,
+                        zenpro_workspace::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+                    .map_err(|e| e.to_string())
                 }
             }
         }

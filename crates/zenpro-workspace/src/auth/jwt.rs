@@ -85,11 +85,8 @@ pub fn decode(
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(invalid("Not enough segments"));
     };
-    let header: serde_json::Value = B64
-        .decode(h)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| invalid("Invalid header"))?;
+    let header: serde_json::Value =
+        B64.decode(h).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| invalid("Invalid header"))?;
     if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
         return Err(invalid("The specified alg value is not allowed"));
     }
@@ -97,11 +94,8 @@ pub fn decode(
     let mut m = mac(key);
     m.update(format!("{h}.{p}").as_bytes());
     m.verify_slice(&sig).map_err(|_| invalid("Signature verification failed"))?;
-    let claims: Claims = B64
-        .decode(p)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| invalid("Invalid payload"))?;
+    let claims: Claims =
+        B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| invalid("Invalid payload"))?;
     if let Some(exp) = claims.exp
         && (exp + leeway_seconds) as f64 <= now
     {

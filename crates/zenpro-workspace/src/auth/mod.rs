@@ -8,8 +8,8 @@ pub mod password;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use uuid::Uuid;
-use zenpro_store::users::UserRow;
 use zenpro_store::parse_id;
+use zenpro_store::users::UserRow;
 use zenpro_types::Error;
 
 use crate::state::AppState;
@@ -33,11 +33,7 @@ impl Auth {
     }
     /// Refuse non-admin callers (`IllegalOperationError`, 403).
     pub fn require_admin(&self, what: &str) -> Result<(), Error> {
-        if self.user.is_admin {
-            Ok(())
-        } else {
-            Err(Error::forbidden(format!("Only admin users can {what}.")))
-        }
+        if self.user.is_admin { Ok(()) } else { Err(Error::forbidden(format!("Only admin users can {what}."))) }
     }
 }
 
@@ -84,13 +80,13 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Auth, E
         state.config().jwt_leeway_seconds,
         now_f64(),
     )?;
-    let user_id = Uuid::parse_str(&claims.sub)
-        .map_err(|_| Error::credentials(format!("Authentication error: error retrieving token account {}", claims.sub)))?;
-    let user = state
-        .store()
-        .find_account_by_id(user_id)
-        .await?
-        .ok_or_else(|| Error::credentials(format!("Authentication error: error retrieving token account {user_id}")))?;
+    let user_id = Uuid::parse_str(&claims.sub).map_err(|_| {
+        Error::credentials(format!("Authentication error: error retrieving token account {}", claims.sub))
+    })?;
+    let user =
+        state.store().find_account_by_id(user_id).await?.ok_or_else(|| {
+            Error::credentials(format!("Authentication error: error retrieving token account {user_id}"))
+        })?;
     if !user.active {
         return Err(Error::credentials(format!("Authentication error: account {} is not active", user.name)));
     }
@@ -106,7 +102,8 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Auth, E
     }
     let mut api_key_id = None;
     if let Some(kid) = &claims.api_key_id {
-        let kid = Uuid::parse_str(kid).map_err(|_| Error::credentials("Authentication error: invalid API key id in token"))?;
+        let kid = Uuid::parse_str(kid)
+            .map_err(|_| Error::credentials("Authentication error: invalid API key id in token"))?;
         let key = state
             .store()
             .find_api_key_by_id(kid)

@@ -12,9 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use zenpro_store::secrets::{
-    NewSecret, SECRET_LIST, SecretUpdate, SecretValues, SecretsCodec, ValuesUpdate,
-};
+use zenpro_store::secrets::{NewSecret, SECRET_LIST, SecretUpdate, SecretValues, SecretsCodec, ValuesUpdate};
 use zenpro_store::users::UserRow;
 use zenpro_types::Error;
 
@@ -30,10 +28,7 @@ const NAME_MAX_LENGTH: usize = 255;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/secrets", get(list).post(create))
-        .route(
-            "/secrets/{secret_id}",
-            get(get_one).put(update).delete(delete),
-        )
+        .route("/secrets/{secret_id}", get(get_one).put(update).delete(delete))
 }
 
 /// The value codec of the SQL secrets store, or 501 when another store is configured.
@@ -46,17 +41,14 @@ fn sql_store(state: &AppState) -> Result<SecretsCodec, Error> {
              version: secret operations are unavailable. Use ZENML_SECRETS_STORE_TYPE=sql."
         ))),
         SecretsStoreType::None => Err(Error::NotImplemented(
-            "No secrets store is configured (ZENML_SECRETS_STORE_TYPE=none): secret operations are unavailable."
-                .into(),
+            "No secrets store is configured (ZENML_SECRETS_STORE_TYPE=none): secret operations are unavailable.".into(),
         )),
     }
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
     if name.chars().count() > NAME_MAX_LENGTH {
-        return Err(Error::validation(format!(
-            "The secret name must be at most {NAME_MAX_LENGTH} characters long."
-        )));
+        return Err(Error::validation(format!("The secret name must be at most {NAME_MAX_LENGTH} characters long.")));
     }
     Ok(())
 }
@@ -68,9 +60,9 @@ fn value_entries(values: Map<String, Value>) -> Result<Vec<(String, Option<Strin
         .map(|(k, v)| match v {
             Value::String(s) => Ok((k, Some(s))),
             Value::Null => Ok((k, None)),
-            _ => Err(Error::validation(format!(
-                "Invalid request body: the value of secret key '{k}' must be a string."
-            ))),
+            _ => {
+                Err(Error::validation(format!("Invalid request body: the value of secret key '{k}' must be a string.")))
+            }
         })
         .collect()
 }
@@ -94,42 +86,19 @@ struct SecretUpdateBody {
 }
 
 async fn owner(state: &AppState, user_id: &str) -> Result<Option<UserRow>, Error> {
-    state
-        .store()
-        .find_account_by_id(models::id_of(user_id))
-        .await
+    state.store().find_account_by_id(models::id_of(user_id)).await
 }
 
-async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    q: QueryPairs,
-) -> Result<Json<Value>, Error> {
+async fn list(State(state): State<AppState>, auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
     sql_store(&state)?;
     let params = q.list(&SECRET_LIST)?;
     let page = state.store().list_secrets(&params, auth.user_id()).await?;
-    let mut ids: Vec<uuid::Uuid> = page
-        .items
-        .iter()
-        .map(|s| models::id_of(&s.user_id))
-        .collect();
+    let mut ids: Vec<uuid::Uuid> = page.items.iter().map(|s| models::id_of(&s.user_id)).collect();
     ids.sort();
     ids.dedup();
-    let users: HashMap<uuid::Uuid, UserRow> = state
-        .store()
-        .accounts_by_ids(&ids)
-        .await?
-        .into_iter()
-        .map(|u| (models::id_of(&u.id), u))
-        .collect();
-    let page = page.map(|s| {
-        models::secret(
-            &s,
-            None,
-            users.get(&models::id_of(&s.user_id)),
-            params.hydrate,
-        )
-    });
+    let users: HashMap<uuid::Uuid, UserRow> =
+        state.store().accounts_by_ids(&ids).await?.into_iter().map(|u| (models::id_of(&u.id), u)).collect();
+    let page = page.map(|s| models::secret(&s, None, users.get(&models::id_of(&s.user_id)), params.hydrate));
     Ok(Json(serde_json::to_value(page).unwrap_or_default()))
 }
 
@@ -140,28 +109,12 @@ async fn create(
 ) -> Result<Json<Value>, Error> {
     let codec = sql_store(&state)?;
     check_name(&b.name)?;
-    let values: SecretValues = value_entries(b.values)?
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect();
+    let values: SecretValues = value_entries(b.values)?.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
     let (row, values) = state
         .store()
-        .create_secret(
-            NewSecret {
-                name: b.name,
-                private: b.private,
-                user_id: auth.user_id(),
-                values,
-            },
-            &codec,
-        )
+        .create_secret(NewSecret { name: b.name, private: b.private, user_id: auth.user_id(), values }, &codec)
         .await?;
-    Ok(Json(models::secret(
-        &row,
-        Some(&values),
-        Some(&auth.user),
-        true,
-    )))
+    Ok(Json(models::secret(&row, Some(&values), Some(&auth.user), true)))
 }
 
 async fn get_one(
@@ -176,12 +129,7 @@ async fn get_one(
     let row = state.store().get_visible_secret(id, auth.user_id()).await?;
     let values = state.store().secret_values(id, &codec).await?;
     let user = owner(&state, &row.user_id).await?;
-    Ok(Json(models::secret(
-        &row,
-        Some(&values),
-        user.as_ref(),
-        hydrate,
-    )))
+    Ok(Json(models::secret(&row, Some(&values), user.as_ref(), hydrate)))
 }
 
 async fn update(
@@ -198,32 +146,15 @@ async fn update(
         check_name(n)?;
     }
     let values = match b.values {
-        Some(v) => Some(ValuesUpdate {
-            entries: value_entries(v)?,
-            replace: !patch,
-        }),
+        Some(v) => Some(ValuesUpdate { entries: value_entries(v)?, replace: !patch }),
         None => None,
     };
     let (row, values) = state
         .store()
-        .update_secret(
-            id,
-            auth.user_id(),
-            SecretUpdate {
-                name: b.name,
-                private: b.private,
-                values,
-            },
-            &codec,
-        )
+        .update_secret(id, auth.user_id(), SecretUpdate { name: b.name, private: b.private, values }, &codec)
         .await?;
     let user = owner(&state, &row.user_id).await?;
-    Ok(Json(models::secret(
-        &row,
-        Some(&values),
-        user.as_ref(),
-        true,
-    )))
+    Ok(Json(models::secret(&row, Some(&values), user.as_ref(), true)))
 }
 
 async fn delete(
