@@ -410,13 +410,23 @@ impl Store {
                     dynamics.get(&id).or_else(|| snapshot_id.and_then(|s| statics.get(&(s, row.name.clone()))));
                 let start = runs.get(&parse_id(&row.pipeline_run_id)).and_then(|r| r.start_time);
                 let step = resolve_step(&row.name, config, row.step_configuration.as_deref(), snapshot, start);
+                // Parents in the order they were linked: the order of the spec's upstream steps.
+                let upstream: Vec<&str> = step
+                    .get("spec")
+                    .and_then(|s| s.get("upstream_steps"))
+                    .and_then(Json::as_array)
+                    .map(|a| a.iter().filter_map(Json::as_str).collect())
+                    .unwrap_or_default();
+                let mut step_parents = parents.remove(&id).unwrap_or_default();
+                step_parents.sort_by_key(|(_, name)| upstream.iter().position(|u| u == name).unwrap_or(usize::MAX));
+                let parent_step_ids = step_parents.into_iter().map(|(p, _)| p).collect();
                 StepView {
                     user: parse_opt_id(&row.user_id).and_then(|u| users.get(&u).cloned()),
                     step,
                     logs: logs.remove(&id).unwrap_or_default(),
                     inputs: inputs.remove(&id).unwrap_or_default(),
                     outputs: outputs.remove(&id).unwrap_or_default(),
-                    parent_step_ids: parents.remove(&id).unwrap_or_default(),
+                    parent_step_ids,
                     run_metadata: metadata.remove(&id).unwrap_or_default(),
                     row,
                 }
@@ -464,25 +474,27 @@ impl Store {
         Ok(out)
     }
 
-    async fn step_parents(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, Error> {
+    /// Parent step ids and names of these steps (one query).
+    async fn step_parents(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<(Uuid, String)>>, Error> {
         #[derive(sqlx::FromRow)]
         struct Edge {
             parent_id: String,
             child_id: String,
+            name: String,
         }
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
         let mut query = Query::new(
-            "SELECT `e`.`parent_id`, `e`.`child_id` FROM `step_run_parents` AS `e` JOIN `step_run` AS `p` \
+            "SELECT `e`.`parent_id`, `e`.`child_id`, `p`.`name` FROM `step_run_parents` AS `e` JOIN `step_run` AS `p` \
              ON `p`.`id` = `e`.`parent_id` WHERE `e`.`child_id` IN ",
         );
         push_ids(&mut query, ids);
         query.push_sql(" ORDER BY `p`.`start_time`, `p`.`created`, `p`.`id`");
         let rows: Vec<Edge> = self.db.clone().fetch_all(query).await.map_err(db_err)?;
-        let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        let mut out: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
         for r in rows {
-            out.entry(parse_id(&r.child_id)).or_default().push(parse_id(&r.parent_id));
+            out.entry(parse_id(&r.child_id)).or_default().push((parse_id(&r.parent_id), r.name));
         }
         Ok(out)
     }
