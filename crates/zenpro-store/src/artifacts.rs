@@ -346,7 +346,9 @@ pub fn metadata_type(v: &Json) -> Option<&'static str> {
 
 /// Insert run metadata rows for one resource (`create_run_metadata`): one `run_metadata` row
 /// per key (value as `json.dumps`) and its `run_metadata_resource` link. Values too large for
-/// a TEXT column or of unsupported types are skipped, as the reference does.
+/// a TEXT column or of unsupported types are skipped, as the reference does. Unlike
+/// `Store::create_run_metadata` this writes inside the caller's transaction, so a version and
+/// its metadata are stored together.
 pub(crate) async fn insert_run_metadata(
     tx: &mut Tx,
     project_id: Uuid,
@@ -393,66 +395,6 @@ pub(crate) async fn insert_run_metadata(
 }
 
 impl Store {
-    /// The resolved run metadata of resources of one type (`fetch_metadata`): per key the
-    /// newest value, or, when every value of the key is an object, their merge (older first).
-    /// One query.
-    pub async fn artifact_run_metadata_of(
-        &self,
-        resource_type: &str,
-        ids: &[Uuid],
-    ) -> Result<HashMap<Uuid, Map<String, Json>>, Error> {
-        #[derive(sqlx::FromRow)]
-        struct Entry {
-            resource_id: String,
-            key: String,
-            value: String,
-        }
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let mut query = q!(
-            format!(
-                "SELECT `rmr`.`resource_id`, `rm`.`key`, `rm`.`value` FROM `run_metadata_resource` AS `rmr` \
-                 JOIN `run_metadata` AS `rm` ON `rm`.`id` = `rmr`.`run_metadata_id` \
-                 WHERE `rmr`.`resource_type` = ? AND `rmr`.`resource_id` IN ({}) ORDER BY `rm`.`created`, `rm`.`id`",
-                marks(ids.len())
-            ),
-            resource_type
-        );
-        push_ids(&mut query, ids);
-        let rows: Vec<Entry> = self.db.clone().fetch_all(query).await.map_err(db_err)?;
-        let mut collected: HashMap<Uuid, Vec<(String, Vec<Json>)>> = HashMap::new();
-        for r in rows {
-            let value: Json = serde_json::from_str(&r.value).unwrap_or(Json::String(r.value));
-            let keys = collected.entry(parse_id(&r.resource_id)).or_default();
-            match keys.iter_mut().find(|(k, _)| *k == r.key) {
-                Some((_, values)) => values.push(value),
-                None => keys.push((r.key, vec![value])),
-            }
-        }
-        Ok(collected
-            .into_iter()
-            .map(|(id, keys)| {
-                let mut out = Map::new();
-                for (key, values) in keys {
-                    let resolved = if values.iter().all(Json::is_object) {
-                        let mut merged = Map::new();
-                        for v in values {
-                            if let Json::Object(m) = v {
-                                merged.extend(m);
-                            }
-                        }
-                        Json::Object(merged)
-                    } else {
-                        values.into_iter().last().unwrap_or(Json::Null)
-                    };
-                    out.insert(key, resolved);
-                }
-                (id, out)
-            })
-            .collect())
-    }
-
     // ---------------------------------------------------------------- artifacts
 
     pub async fn find_artifact(&self, id: Uuid) -> Result<Option<ArtifactRow>, Error> {
@@ -768,7 +710,7 @@ impl Store {
             (HashMap::new(), HashMap::new(), HashMap::new())
         };
         let (mut visualizations, mut metadata) = if hydrate {
-            (self.visualizations_of(&ids).await?, self.artifact_run_metadata_of(RESOURCE_ARTIFACT_VERSION, &ids).await?)
+            (self.visualizations_of(&ids).await?, self.run_metadata_of(RESOURCE_ARTIFACT_VERSION, &ids).await?)
         } else {
             (HashMap::new(), HashMap::new())
         };

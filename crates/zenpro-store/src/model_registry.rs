@@ -620,7 +620,7 @@ impl Store {
         let users = self.users_by_id(&user_ids).await?;
         let mut tags = self.tags_of(RESOURCE_MODEL_VERSION, &ids).await?;
         let mut metadata =
-            if hydrate { self.artifact_run_metadata_of(RESOURCE_MODEL_VERSION, &ids).await? } else { HashMap::new() };
+            if hydrate { self.run_metadata_of(RESOURCE_MODEL_VERSION, &ids).await? } else { HashMap::new() };
         rows.into_iter()
             .map(|row| {
                 let id = row.uuid();

@@ -499,9 +499,20 @@ async fn run_links_json(state: &AppState, links: &[ModelLinkRow], hydrate: bool)
         .collect())
 }
 
-/// Pipeline runs in their nested form (`to_model()`), rendered by the runs module.
-async fn nested_runs_json(_state: &AppState, ids: &[Uuid]) -> Result<HashMap<Uuid, Value>, Error> {
-    Ok(ids.iter().map(|id| (*id, json!({ "id": id.to_string() }))).collect())
+/// Pipeline runs as other entities embed them (`to_model()`: body only), rendered by the runs
+/// module. A bounded number of queries, whatever the number of runs.
+async fn nested_runs_json(state: &AppState, ids: &[Uuid]) -> Result<HashMap<Uuid, Value>, Error> {
+    let rows: Vec<_> = state.store().runs_by_ids(ids).await?.into_values().collect();
+    let views = state.store().run_views(rows, false, false).await?;
+    let extras = crate::routes::runs::RunExtras::load(state, &views).await?;
+    Ok(views
+        .iter()
+        .map(|v| {
+            let mut run = crate::routes::runs::run_json(v, &extras, false, false);
+            run["resources"] = Value::Null;
+            (v.row.uuid(), run)
+        })
+        .collect())
 }
 
 /// `ModelVersionPipelineRunRequest`.
