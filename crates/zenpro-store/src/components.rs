@@ -10,6 +10,7 @@ use uuid::Uuid;
 use zenpro_types::filter::Kind;
 use zenpro_types::{Error, Page, time::utc_now};
 
+use crate::connectors::{ConnectorRow, connector_not_found};
 use crate::flavors::FlavorRow;
 use crate::list::{self, Field, ListParams, ListSpec, Where};
 use crate::stacks::{RESOURCE_COMPONENT, decode_b64_json, encode_b64_json};
@@ -115,7 +116,8 @@ pub static COMPONENT_LIST: ListSpec = ListSpec {
     ],
 };
 
-/// A component with what its response shows: flavor, owner and (hydrated) secrets.
+/// A component with what its response shows: flavor, owner and (hydrated) secrets and
+/// service connector.
 #[derive(Debug, Clone)]
 pub struct ComponentView {
     pub row: ComponentRow,
@@ -123,6 +125,8 @@ pub struct ComponentView {
     pub user: Option<UserRow>,
     /// Ids of linked secrets, by secret name; empty unless hydrated.
     pub secrets: Vec<Uuid>,
+    /// The linked service connector; `None` unless hydrated.
+    pub connector: Option<ConnectorRow>,
 }
 
 /// A new component (`ComponentRequest`, flavor by name).
@@ -140,7 +144,8 @@ pub struct NewComponent {
 }
 
 /// Changes to a component (`ComponentUpdate`); `None` keeps the value. As in the reference,
-/// every update that links no connector clears the connector and its resource id.
+/// every update that links no connector clears the connector and its resource id, and one
+/// that links a connector also sets the resource id it sends.
 #[derive(Debug, Clone, Default)]
 pub struct ComponentUpdate {
     pub name: Option<String>,
@@ -151,6 +156,9 @@ pub struct ComponentUpdate {
     pub labels: Option<Json>,
     pub add_secrets: Vec<String>,
     pub remove_secrets: Vec<String>,
+    /// The service connector to link (404 when missing).
+    pub connector: Option<Uuid>,
+    pub connector_resource_id: Option<String>,
 }
 
 pub(crate) fn component_not_found(id: Uuid) -> Error {
@@ -248,8 +256,8 @@ fn component_scope(backend: crate::Backend, params: &mut ListParams, wh: &mut Wh
 }
 
 impl Store {
-    /// A page of components. Queries: count, page, flavors, owners, and (hydrated) secrets:
-    /// at most five, whatever the page size.
+    /// A page of components. Queries: count, page, flavors, owners, and (hydrated) secrets
+    /// and connectors: at most six, whatever the page size.
     pub async fn list_components(&self, params: &ListParams) -> Result<Page<ComponentView>, Error> {
         let mut params = params.clone();
         let mut wh = Where::new();
@@ -260,8 +268,8 @@ impl Store {
         Ok(page.map(|_| it.next().expect("one view per row")))
     }
 
-    /// Flavors, owners and (when `with_secrets`) secrets of these components, in at most three
-    /// queries.
+    /// Flavors, owners and (when `with_secrets`) secrets and connectors of these components, in
+    /// at most four queries.
     pub async fn component_views(
         &self,
         rows: Vec<ComponentRow>,
@@ -271,11 +279,16 @@ impl Store {
         let flavors = self.flavors_by_name_and_type(&pairs).await?;
         let user_ids: Vec<Uuid> = rows.iter().filter_map(|c| parse_opt_id(&c.user_id)).collect();
         let users = self.users_by_id(&user_ids).await?;
-        let mut secrets = if with_secrets {
+        let (mut secrets, connectors) = if with_secrets {
             let ids: Vec<Uuid> = rows.iter().map(ComponentRow::uuid).collect();
-            self.secrets_of(RESOURCE_COMPONENT, &ids).await?
+            let mut connector_ids: Vec<Uuid> = rows.iter().filter_map(|c| parse_opt_id(&c.connector_id)).collect();
+            connector_ids.sort_unstable();
+            connector_ids.dedup();
+            let connectors: HashMap<Uuid, ConnectorRow> =
+                self.connectors_by_ids(&connector_ids).await?.into_iter().map(|c| (c.uuid(), c)).collect();
+            (self.secrets_of(RESOURCE_COMPONENT, &ids).await?, connectors)
         } else {
-            HashMap::new()
+            (HashMap::new(), HashMap::new())
         };
         Ok(rows
             .into_iter()
@@ -283,6 +296,7 @@ impl Store {
                 flavor: flavors.get(&(row.flavor.clone(), row.kind.clone())).cloned(),
                 user: parse_opt_id(&row.user_id).and_then(|u| users.get(&u).cloned()),
                 secrets: secrets.remove(&row.uuid()).unwrap_or_default(),
+                connector: parse_opt_id(&row.connector_id).and_then(|c| connectors.get(&c).cloned()),
                 row,
             })
             .collect())
@@ -336,9 +350,15 @@ impl Store {
         Ok(f)
     }
 
-    /// Register a component owned by `user_id`: 409 on a duplicate (name, type), 404 for an
-    /// unknown flavor, 400 for an invalid configuration.
-    pub async fn create_component(&self, c: NewComponent, user_id: Uuid) -> Result<ComponentView, Error> {
+    /// Register a component owned by `user_id`, linked to `connector` when given: 409 on a
+    /// duplicate (name, type), 404 for an unknown flavor or connector, 400 for an invalid
+    /// configuration.
+    pub async fn create_component(
+        &self,
+        c: NewComponent,
+        connector: Option<Uuid>,
+        user_id: Uuid,
+    ) -> Result<ComponentView, Error> {
         check_name("Component", &c.name)?;
         let secrets = self.resolve_secrets(&c.secrets, user_id).await?;
         let mut tx = self.db.begin().await?;
@@ -346,7 +366,15 @@ impl Store {
             return Err(Error::exists(exists_message(&c.kind, &c.name)));
         }
         self.flavor_for_component(&c.kind, &c.flavor, &c.configuration, None).await?;
+        if let Some(cid) = connector {
+            connector_in(&mut tx, cid).await?;
+        }
         let id = insert_component(&mut tx, &c, Some(user_id)).await?;
+        if let Some(cid) = connector {
+            tx.execute(q!("UPDATE `stack_component` SET `connector_id` = ? WHERE `id` = ?", cid, id))
+                .await
+                .map_err(db_err)?;
+        }
         crate::stacks::link_secrets(&mut tx, id, RESOURCE_COMPONENT, &secrets).await?;
         tx.commit().await?;
         self.get_component(id, true).await
@@ -372,17 +400,23 @@ impl Store {
         if name != cur.name && component_exists(&mut tx, &name, &cur.kind).await? {
             return Err(Error::exists(exists_message(&cur.kind, &name)));
         }
+        if let Some(cid) = u.connector {
+            connector_in(&mut tx, cid).await?;
+        }
+        let connector_resource_id = u.connector.and(u.connector_resource_id.clone());
         let configuration = u.configuration.as_ref().map(encode_b64_json).unwrap_or(cur.configuration);
         let labels = u.labels.as_ref().map(encode_b64_json).or(cur.labels);
         let environment = u.environment.as_ref().map(encode_b64_json).or(cur.environment);
         tx.execute(q!(
             "UPDATE `stack_component` SET `updated` = ?, `name` = ?, `configuration` = ?, `labels` = ?, \
-             `environment` = ?, `connector_id` = NULL, `connector_resource_id` = NULL WHERE `id` = ?",
+             `environment` = ?, `connector_id` = ?, `connector_resource_id` = ? WHERE `id` = ?",
             utc_now(),
             name.clone(),
             configuration,
             labels,
             environment,
+            u.connector,
+            connector_resource_id,
             id
         ))
         .await
@@ -447,6 +481,15 @@ impl Store {
         tx.execute(q!("DELETE FROM `stack_component` WHERE `id` = ?", id)).await.map_err(db_err)?;
         tx.commit().await
     }
+}
+
+/// The service connector a component links (404 with the reference's message when missing).
+async fn connector_in(tx: &mut Tx, id: Uuid) -> Result<(), Error> {
+    let n = tx.fetch_i64(q!("SELECT count(*) FROM `service_connector` WHERE `id` = ?", id)).await.map_err(db_err)?;
+    if n == 0 {
+        return Err(connector_not_found(id));
+    }
+    Ok(())
 }
 
 /// Whether a component of this (name, type) exists.

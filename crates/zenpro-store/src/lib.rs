@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod artifacts;
 pub mod code_refs;
 pub mod components;
+pub mod connectors;
 pub mod db;
 pub mod devices;
 pub mod flavors;

@@ -353,11 +353,7 @@ pub fn connector_summary(r: &zenpro_store::connectors::ConnectorRow) -> Value {
 /// `ServiceConnectorResponse` with `resources {user}`. `metadata.configuration` holds the plain
 /// values followed by the secret values when they were loaded; metadata is shown when hydrated
 /// or when secret values were loaded (the reference hydrates to add them).
-pub fn service_connector(
-    v: &zenpro_store::connectors::ConnectorView,
-    spec: Option<Value>,
-    hydrate: bool,
-) -> Value {
+pub fn service_connector(v: &zenpro_store::connectors::ConnectorView, spec: Option<Value>, hydrate: bool) -> Value {
     let r = &v.row;
     let body = connector_body(r, spec.unwrap_or_else(|| json!(r.connector_type())));
     let metadata = (hydrate || v.secrets.is_some()).then(|| {

@@ -123,15 +123,6 @@ struct ComponentBody {
     connector: Option<Uuid>,
 }
 
-fn no_connectors(connector: Option<Uuid>) -> Result<(), Error> {
-    match connector {
-        Some(_) => Err(Error::NotImplemented(
-            "Linking stack components to service connectors is not supported by this server.".into(),
-        )),
-        None => Ok(()),
-    }
-}
-
 async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -148,7 +139,6 @@ async fn create(
     if let Some(env) = &b.environment {
         check_environment(env)?;
     }
-    no_connectors(b.connector)?;
     let view = state
         .store()
         .create_component(
@@ -162,6 +152,7 @@ async fn create(
                 connector_resource_id: b.connector_resource_id,
                 secrets: secret_keys(b.secrets)?,
             },
+            b.connector,
             auth.user_id(),
         )
         .await?;
@@ -193,6 +184,8 @@ struct ComponentUpdateBody {
     #[serde(default)]
     connector: Option<Uuid>,
     #[serde(default)]
+    connector_resource_id: Option<String>,
+    #[serde(default)]
     add_secrets: Option<Vec<Value>>,
     #[serde(default)]
     remove_secrets: Option<Vec<Value>>,
@@ -214,7 +207,6 @@ async fn update(
     if let Some(l) = &b.labels {
         object_or_null("labels", l)?;
     }
-    no_connectors(b.connector)?;
     let view = state
         .store()
         .update_component(
@@ -226,6 +218,8 @@ async fn update(
                 labels: b.labels,
                 add_secrets: secret_keys(b.add_secrets)?,
                 remove_secrets: secret_keys(b.remove_secrets)?,
+                connector: b.connector,
+                connector_resource_id: b.connector_resource_id,
             },
             auth.user_id(),
         )

@@ -3,6 +3,7 @@
 pub mod artifacts;
 pub mod code_repositories;
 pub mod components;
+pub mod connectors;
 pub mod devices;
 pub mod flavors;
 pub mod info;
@@ -38,6 +39,7 @@ pub fn api() -> Router<AppState> {
         .merge(projects::router())
         .merge(stacks::router())
         .merge(components::router())
+        .merge(connectors::router())
         .merge(flavors::router())
         .merge(secrets::router())
         .merge(artifacts::router())
