@@ -13,6 +13,7 @@ use uuid::Uuid;
 use zenpro_types::filter::{Kind, Op};
 use zenpro_types::{Error, Page, time::utc_now};
 
+use crate::artifacts::{MAX_VERSION_RETRIES, backoff, is_retryable};
 use crate::db::{Tx, is_unique_violation, map_err};
 use crate::list::{self, Field, ListParams, ListSpec, Where};
 use crate::users::UserRow;
@@ -356,8 +357,25 @@ impl Store {
 
     /// Create links (tag, resource, type), returning one row per distinct link in request
     /// order: the existing row or the new one. One transaction; each tag row is locked first so
-    /// concurrent attaches of the same tag cannot both insert.
+    /// concurrent attaches of the same tag cannot both insert. A deadlock or serialization
+    /// failure (MySQL gap locks of concurrent attaches) retries the whole transaction.
     pub async fn create_tag_resources(&self, links: &[(Uuid, Uuid, String)]) -> Result<Vec<TagResourceRow>, Error> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_create_tag_resources(links).await {
+                Ok(rows) => return Ok(rows),
+                Err(Attempt::Retry(e)) if attempt < MAX_VERSION_RETRIES => {
+                    tracing::debug!(error = %e, attempt, "retrying tag links after a transient conflict");
+                    backoff(attempt).await;
+                }
+                Err(Attempt::Retry(e)) => return Err(db_err(e)),
+                Err(Attempt::Fail(e)) => return Err(e),
+            }
+        }
+    }
+
+    async fn try_create_tag_resources(&self, links: &[(Uuid, Uuid, String)]) -> Result<Vec<TagResourceRow>, Attempt> {
         let mut tag_ids: Vec<Uuid> = links.iter().map(|l| l.0).collect();
         tag_ids.sort_unstable();
         tag_ids.dedup();
@@ -371,7 +389,7 @@ impl Store {
                 backend.for_update()
             ));
             push_ids(&mut query, &tag_ids);
-            let rows: Vec<TagRow> = tx.fetch_all(query).await.map_err(db_err)?;
+            let rows: Vec<TagRow> = step(tx.fetch_all(query).await)?;
             tags = rows.into_iter().map(|t| (t.uuid(), t)).collect();
         }
         let mut out: Vec<TagResourceRow> = Vec::new();
@@ -382,8 +400,8 @@ impl Store {
                 continue;
             }
             let tag = tags.get(tag_id).ok_or_else(|| tag_not_found(&NameOrId::Id(*tag_id)))?;
-            let existing: Option<TagResourceRow> = tx
-                .fetch_optional(q!(
+            let existing: Option<TagResourceRow> = step(
+                tx.fetch_optional(q!(
                     format!(
                         "SELECT {LINK_COLS} FROM `tag_resource` WHERE `tag_id` = ? AND `resource_id` = ? \
                          AND `resource_type` = ?"
@@ -392,8 +410,8 @@ impl Store {
                     *resource_id,
                     resource_type.clone()
                 ))
-                .await
-                .map_err(db_err)?;
+                .await,
+            )?;
             if let Some(row) = existing {
                 out.push(row);
                 done.push(key);
@@ -404,18 +422,19 @@ impl Store {
             }
             let id = Uuid::new_v4();
             let now = utc_now();
-            tx.execute(q!(
-                "INSERT INTO `tag_resource` (`id`, `created`, `updated`, `tag_id`, `resource_id`, `resource_type`) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-                id,
-                now,
-                now,
-                *tag_id,
-                *resource_id,
-                resource_type.clone()
-            ))
-            .await
-            .map_err(db_err)?;
+            step(
+                tx.execute(q!(
+                    "INSERT INTO `tag_resource` (`id`, `created`, `updated`, `tag_id`, `resource_id`, `resource_type`) \
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                    id,
+                    now,
+                    now,
+                    *tag_id,
+                    *resource_id,
+                    resource_type.clone()
+                ))
+                .await,
+            )?;
             out.push(TagResourceRow {
                 id: id.simple().to_string(),
                 created: now,
@@ -694,7 +713,7 @@ async fn detach_exclusive_scope(
     tag: &TagRow,
     resource_type: &str,
     resource_id: Uuid,
-) -> Result<(), Error> {
+) -> Result<(), Attempt> {
     // (scope of the resource, the resources sharing a scope)
     let (scope_sql, members_sql) = match resource_type {
         "pipeline_run" => (
@@ -722,34 +741,52 @@ async fn detach_exclusive_scope(
              JOIN `pipeline_snapshot` AS `s` ON `s`.`id` = `d`.`snapshot_id` WHERE `s`.`pipeline_id` = ?",
         ),
         other => {
-            return Err(Error::bad_request(format!(
+            return Err(Attempt::Fail(Error::bad_request(format!(
                 "Can not attach exclusive tag to resource of type {other} with ID: `{resource_id}`. Exclusive tag \
                  functionality only works for pipeline runs, pipeline snapshots, pipeline deployments and artifact \
                  versions"
-            )));
+            ))));
         }
     };
     #[derive(sqlx::FromRow)]
     struct Scope {
         scope: Option<String>,
     }
-    let scope: Option<Scope> = tx.fetch_optional(q!(scope_sql, resource_id)).await.map_err(db_err)?;
+    let scope: Option<Scope> = step(tx.fetch_optional(q!(scope_sql, resource_id)).await)?;
     let Some(scope) = scope.and_then(|s| s.scope) else {
         return Ok(());
     };
-    tx.execute(q!(
-        format!(
-            "DELETE FROM `tag_resource` WHERE `tag_id` = ? AND `resource_type` = ? AND `resource_id` != ? \
-             AND `resource_id` IN ({members_sql})"
-        ),
-        tag.id.clone(),
-        resource_type,
-        resource_id,
-        scope
-    ))
-    .await
-    .map_err(db_err)?;
+    step(
+        tx.execute(q!(
+            format!(
+                "DELETE FROM `tag_resource` WHERE `tag_id` = ? AND `resource_type` = ? AND `resource_id` != ? \
+                 AND `resource_id` IN ({members_sql})"
+            ),
+            tag.id.clone(),
+            resource_type,
+            resource_id,
+            scope
+        ))
+        .await,
+    )?;
     Ok(())
+}
+
+/// How one transaction attempt failed: transiently (retry it) or for good.
+enum Attempt {
+    Retry(sqlx::Error),
+    Fail(Error),
+}
+
+impl From<Error> for Attempt {
+    fn from(e: Error) -> Self {
+        Attempt::Fail(e)
+    }
+}
+
+/// Classify a statement's result for [`Attempt`].
+fn step<T>(r: Result<T, sqlx::Error>) -> Result<T, Attempt> {
+    r.map_err(|e| if is_retryable(&e) { Attempt::Retry(e) } else { Attempt::Fail(db_err(e)) })
 }
 
 /// The `tags` filter of taggable lists (`TaggableFilter`): `isnull`/`isnotnull` mean untagged /

@@ -614,3 +614,37 @@ backend_tests!(bad_input, |app: TestApp| async move {
     let (s, _, _) = app.get("/api/v1/artifact_versions", None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 });
+
+backend_tests!(concurrent_tagging_makes_one_link_per_pair, |app: TestApp| async move {
+    let c = ctx(&app).await;
+    let (_, out) =
+        batch(&app, &c, json!([version_request(&c, "busy", Value::Null), version_request(&c, "busy", Value::Null)]))
+            .await;
+    let versions: Vec<String> = out.as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_string()).collect();
+    let app = std::sync::Arc::new(app);
+    let c = std::sync::Arc::new(c);
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (app, c, versions) = (app.clone(), c.clone(), versions.clone());
+        tasks.push(tokio::spawn(async move {
+            // Tags by name, as `add_tags` and run/step tags do: get-or-create, then attach.
+            let v = &versions[i % 2];
+            let body = json!({"add_tags": ["shared", format!("own-{}", i % 3)]});
+            let (s, _, out) = app.put_json(&format!("/api/v1/artifact_versions/{v}"), Some(&c.token), &body).await;
+            assert_eq!(s, StatusCode::OK, "{out}");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("the task ran");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM `tag` WHERE `name` = 'shared'").await, 1);
+    // Each (tag, version) pair once: `shared` on both, `own-k` on the versions that got it.
+    assert_eq!(app.count("SELECT count(*) FROM `tag_resource` WHERE `resource_type` = 'artifact_version'").await, 8);
+    let pairs = app
+        .count(
+            "SELECT count(*) FROM (SELECT `tag_id`, `resource_id` FROM `tag_resource` GROUP BY `tag_id`, `resource_id` \
+             HAVING count(*) > 1) AS `dups`",
+        )
+        .await;
+    assert_eq!(pairs, 0);
+});
