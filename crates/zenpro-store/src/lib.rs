@@ -53,9 +53,7 @@ impl Store {
 /// A UUID as stored (`CHAR(32)` hex; rows written by old sqlmodel versions may lack leading
 /// zeros, so shorter values are left-padded).
 pub fn parse_id(s: &str) -> Uuid {
-    Uuid::parse_str(s)
-        .or_else(|_| Uuid::parse_str(&format!("{s:0>32}")))
-        .unwrap_or(Uuid::nil())
+    Uuid::parse_str(s).or_else(|_| Uuid::parse_str(&format!("{s:0>32}"))).unwrap_or(Uuid::nil())
 }
 
 /// Same as [`parse_id`] for nullable columns.
