@@ -1,9 +1,9 @@
 //! The OAuth2 device flow end to end, as `zenml login <url>` and the dashboard drive it
 //! (trace flow a): authorize → poll (pending) → verify → token → use → list, lock, delete.
 
-mod auth_common;
+mod common;
 
-use auth_common::{TestApp, app, app_mysql, app_with, jwt_claims, mysql_url, run_then_close};
+use common::{TestApp, jwt_claims, mysql_url, run_then_close};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -13,7 +13,7 @@ const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 async fn authorize(app: &TestApp, client_id: Uuid) -> Value {
     let (status, _, body) = app
-        .form(
+        .post_form_headers(
             "/api/v1/device_authorization",
             &[("client_id", &client_id.to_string())],
             &[("user-agent", USER_AGENT), ("x-forwarded-for", "127.0.0.1")],
@@ -25,7 +25,7 @@ async fn authorize(app: &TestApp, client_id: Uuid) -> Value {
 
 async fn poll(app: &TestApp, client_id: Uuid, device_code: &str) -> (StatusCode, Value) {
     let (status, _, body) = app
-        .form(
+        .post_form_headers(
             "/api/v1/login",
             &[("grant_type", DEVICE_GRANT), ("client_id", &client_id.to_string()), ("device_code", device_code)],
             &[],
@@ -42,7 +42,7 @@ fn device_id_of(auth: &Value) -> String {
 }
 
 async fn verify(app: &TestApp, token: &str, device_id: &str, user_code: &str) -> (StatusCode, Value) {
-    app.json(
+    app.call(
         Method::PUT,
         &format!("/api/v1/devices/{device_id}/verify"),
         Some(token),
@@ -53,7 +53,7 @@ async fn verify(app: &TestApp, token: &str, device_id: &str, user_code: &str) ->
 
 async fn device_flow(app: &TestApp) {
     let admin = app.admin_token().await;
-    let (_, me) = app.get("/api/v1/current-user", &admin).await;
+    let (_, me) = app.get_as("/api/v1/current-user", &admin).await;
     let admin_id = me["id"].as_str().unwrap().to_string();
     let client_id = Uuid::new_v4();
 
@@ -99,9 +99,9 @@ async fn device_flow(app: &TestApp) {
     );
 
     // An unverified device is only visible with its user code.
-    let (status, _) = app.get(&format!("/api/v1/devices/{device_id}"), &admin).await;
+    let (status, _) = app.get_as(&format!("/api/v1/devices/{device_id}"), &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = app.get(&format!("/api/v1/devices/{device_id}?user_code={user_code}"), &admin).await;
+    let (status, body) = app.get_as(&format!("/api/v1/devices/{device_id}?user_code={user_code}"), &admin).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["body"]["user_id"], Value::Null);
     assert_eq!(body["resources"], json!({"user": null}));
@@ -161,11 +161,11 @@ async fn device_flow(app: &TestApp) {
     assert_eq!(body["error"], "expired_token");
 
     // 5. The token works and the device shows up in the user's list.
-    let (status, me) = app.get("/api/v1/current-user", &access).await;
+    let (status, me) = app.get_as("/api/v1/current-user", &access).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["name"], "default");
     let (status, page) = app
-        .get("/api/v1/devices?hydrate=False&sort_by=desc%3Acreated&logical_operator=and&page=1&size=20", &access)
+        .get_as("/api/v1/devices?hydrate=False&sort_by=desc%3Acreated&logical_operator=and&page=1&size=20", &access)
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 1);
@@ -175,48 +175,48 @@ async fn device_flow(app: &TestApp) {
     assert_eq!(item["body"]["expires"], Value::Null);
     assert_eq!(item["metadata"], Value::Null);
     assert_eq!(item["resources"]["user"]["id"], admin_id.as_str());
-    let (_, page) = app.get(&format!("/api/v1/devices?client_id={client_id}&status=active"), &admin).await;
+    let (_, page) = app.get_as(&format!("/api/v1/devices?client_id={client_id}&status=active"), &admin).await;
     assert_eq!(page["total"], 1);
-    let (_, page) = app.get("/api/v1/devices?status=locked", &admin).await;
+    let (_, page) = app.get_as("/api/v1/devices?status=locked", &admin).await;
     assert_eq!(page["total"], 0);
-    let (_, dev) = app.get(&format!("/api/v1/devices/{device_id}"), &access).await;
+    let (_, dev) = app.get_as(&format!("/api/v1/devices/{device_id}"), &access).await;
     assert_ne!(dev["metadata"]["last_login"], Value::Null, "using the token records a login: {dev}");
 
     // Nobody else sees it.
     let (status, _) =
-        app.json(Method::POST, "/api/v1/users", Some(&admin), json!({"name": "other", "password": "other-pw"})).await;
+        app.call(Method::POST, "/api/v1/users", Some(&admin), json!({"name": "other", "password": "other-pw"})).await;
     assert_eq!(status, StatusCode::OK);
-    let other = app.login("other", "other-pw").await;
-    let (_, page) = app.get("/api/v1/devices", &other).await;
+    let other = app.login_password_grant("other", "other-pw").await;
+    let (_, page) = app.get_as("/api/v1/devices", &other).await;
     assert_eq!(page["total"], 0);
     for method in [Method::GET, Method::DELETE] {
-        let (status, _) = app.json(method, &format!("/api/v1/devices/{device_id}"), Some(&other), Value::Null).await;
+        let (status, _) = app.call(method, &format!("/api/v1/devices/{device_id}"), Some(&other), Value::Null).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 
     // 6. Locking the device revokes its token; unlocking restores it; deleting ends it.
     let (status, dev) =
-        app.json(Method::PUT, &format!("/api/v1/devices/{device_id}"), Some(&admin), json!({"locked": true})).await;
+        app.call(Method::PUT, &format!("/api/v1/devices/{device_id}"), Some(&admin), json!({"locked": true})).await;
     assert_eq!(status, StatusCode::OK, "{dev}");
     assert_eq!(dev["body"]["status"], "locked");
-    let (status, body) = app.get("/api/v1/current-user", &access).await;
+    let (status, body) = app.get_as("/api/v1/current-user", &access).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["detail"][1], format!("Authentication error: device {device_id} is not active").as_str());
     let (status, _) =
-        app.json(Method::PUT, &format!("/api/v1/devices/{device_id}"), Some(&admin), json!({"locked": false})).await;
+        app.call(Method::PUT, &format!("/api/v1/devices/{device_id}"), Some(&admin), json!({"locked": false})).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.get("/api/v1/current-user", &access).await.0, StatusCode::OK);
+    assert_eq!(app.get_as("/api/v1/current-user", &access).await.0, StatusCode::OK);
     let (status, _) =
-        app.json(Method::DELETE, &format!("/api/v1/devices/{device_id}"), Some(&admin), Value::Null).await;
+        app.call(Method::DELETE, &format!("/api/v1/devices/{device_id}"), Some(&admin), Value::Null).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = app.get("/api/v1/current-user", &access).await;
+    let (status, body) = app.get_as("/api/v1/current-user", &access).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["detail"][1], format!("Authentication error: error retrieving token device {device_id}").as_str());
 }
 
 #[tokio::test]
 async fn device_flow_end_to_end() {
-    let app = app().await;
+    let app = TestApp::sqlite(&[]).await;
     device_flow(&app).await;
     app.close().await;
 }
@@ -227,13 +227,13 @@ async fn device_flow_on_mysql() {
         eprintln!("ZENPRO_TEST_MYSQL_URL is not set: skipping the MySQL variant");
         return;
     };
-    let app = app_mysql(&url, &[]).await;
+    let app = TestApp::mysql_at(&url, &[]).await;
     run_then_close(app, |app| async move { device_flow(&app).await }).await;
 }
 
 #[tokio::test]
 async fn wrong_device_codes_lock_the_device() {
-    let app = app().await;
+    let app = TestApp::sqlite(&[]).await;
     let admin = app.admin_token().await;
     let client_id = Uuid::new_v4();
     let auth = authorize(&app, client_id).await;
@@ -289,19 +289,21 @@ async fn wrong_device_codes_lock_the_device() {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // Bad requests.
-    let (status, _, body) = app.form("/api/v1/login", &[("grant_type", DEVICE_GRANT), ("client_id", "x")], &[]).await;
+    let (status, _, body) =
+        app.post_form_headers("/api/v1/login", &[("grant_type", DEVICE_GRANT), ("client_id", "x")], &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["detail"][1], "Invalid request: device code and client ID are required.");
     let (status, _) = poll(&app, Uuid::new_v4(), "code").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _, _) = app.form("/api/v1/device_authorization", &[("client_id", "not-a-uuid")], &[]).await;
+    let (status, _, _) =
+        app.post_form_headers("/api/v1/device_authorization", &[("client_id", "not-a-uuid")], &[]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     app.close().await;
 }
 
 #[tokio::test]
 async fn device_tokens_expire_with_the_device_when_tokens_expire() {
-    let app = app_with(&[
+    let app = TestApp::sqlite(&[
         ("ZENML_SERVER_JWT_TOKEN_EXPIRE_MINUTES", "60"),
         ("ZENML_SERVER_DEVICE_EXPIRATION_MINUTES", "5"),
         ("ZENML_SERVER_DEVICE_AUTH_TIMEOUT", "120"),

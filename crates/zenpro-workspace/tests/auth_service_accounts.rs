@@ -1,16 +1,16 @@
 //! Service accounts and their API keys, end to end through the router: what `zenml
 //! service-account ...` and `zenml login --api-key` do (trace flow h).
 
-mod auth_common;
+mod common;
 
-use auth_common::{TestApp, app, app_mysql, jwt_claims, mysql_url, run_then_close};
 use base64::Engine;
+use common::{TestApp, jwt_claims, mysql_url, run_then_close};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn create_sa(app: &TestApp, token: &str, name: &str) -> Value {
     let (status, body) = app
-        .json(
+        .call(
             Method::POST,
             "/api/v1/service_accounts",
             Some(token),
@@ -23,7 +23,7 @@ async fn create_sa(app: &TestApp, token: &str, name: &str) -> Value {
 
 async fn create_key(app: &TestApp, token: &str, sa_id: &str, name: &str) -> Value {
     let (status, body) = app
-        .json(
+        .call(
             Method::POST,
             &format!("/api/v1/service_accounts/{sa_id}/api_keys"),
             Some(token),
@@ -40,7 +40,7 @@ fn key_of(body: &Value) -> String {
 
 #[tokio::test]
 async fn service_accounts_create_list_get_update_and_conflict() {
-    let app = app().await;
+    let app = TestApp::sqlite(&[]).await;
     let admin = app.admin_token().await;
 
     let sa = create_sa(&app, &admin, "sa1").await;
@@ -57,7 +57,7 @@ async fn service_accounts_create_list_get_update_and_conflict() {
 
     // Same name again: 409 EntityExistsError.
     let (status, body) = app
-        .json(
+        .call(
             Method::POST,
             "/api/v1/service_accounts",
             Some(&admin),
@@ -69,7 +69,7 @@ async fn service_accounts_create_list_get_update_and_conflict() {
 
     // A user may have the same name as a service account.
     let (status, body) = app
-        .json(
+        .call(
             Method::POST,
             "/api/v1/users",
             Some(&admin),
@@ -80,7 +80,7 @@ async fn service_accounts_create_list_get_update_and_conflict() {
 
     // What the CLI sends to find an account by name.
     let (status, page) = app
-        .get(
+        .get_as(
             "/api/v1/service_accounts?hydrate=True&sort_by=created&logical_operator=and&page=1&size=20&name=equals%3Asa1",
             &admin,
         )
@@ -91,26 +91,26 @@ async fn service_accounts_create_list_get_update_and_conflict() {
     assert_eq!(page["items"][0]["metadata"]["description"], "");
 
     create_sa(&app, &admin, "sa2").await;
-    let (_, page) = app.get("/api/v1/service_accounts?sort_by=desc%3Acreated", &admin).await;
+    let (_, page) = app.get_as("/api/v1/service_accounts?sort_by=desc%3Acreated", &admin).await;
     assert_eq!(page["total"], 2);
     assert_eq!(page["items"][0]["name"], "sa2");
     assert_eq!(page["items"][0]["metadata"], Value::Null);
     // Users are not listed as service accounts, and the reverse.
-    let (_, users) = app.get("/api/v1/users?is_service_account=true", &admin).await;
+    let (_, users) = app.get_as("/api/v1/users?is_service_account=true", &admin).await;
     assert!(users["items"].as_array().unwrap().iter().all(|u| u["body"]["is_service_account"] == false));
 
-    let (status, by_name) = app.get("/api/v1/service_accounts/sa1", &admin).await;
+    let (status, by_name) = app.get_as("/api/v1/service_accounts/sa1", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(by_name["id"], sa_id.as_str());
-    let (status, by_id) = app.get(&format!("/api/v1/service_accounts/{sa_id}?hydrate=false"), &admin).await;
+    let (status, by_id) = app.get_as(&format!("/api/v1/service_accounts/{sa_id}?hydrate=false"), &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(by_id["metadata"], Value::Null);
-    let (status, missing) = app.get("/api/v1/service_accounts/nope", &admin).await;
+    let (status, missing) = app.get_as("/api/v1/service_accounts/nope", &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(missing["detail"][0], "KeyError");
 
     let (status, updated) = app
-        .json(
+        .call(
             Method::PUT,
             &format!("/api/v1/service_accounts/{sa_id}"),
             Some(&admin),
@@ -122,13 +122,13 @@ async fn service_accounts_create_list_get_update_and_conflict() {
     assert_eq!(updated["body"]["full_name"], "Service One");
     assert_eq!(updated["name"], "sa1");
     let (status, body) =
-        app.json(Method::PUT, &format!("/api/v1/service_accounts/{sa_id}"), Some(&admin), json!({"name": "sa2"})).await;
+        app.call(Method::PUT, &format!("/api/v1/service_accounts/{sa_id}"), Some(&admin), json!({"name": "sa2"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
     // Writes are for admins only; reading is for everyone signed in.
-    let user = app.login("sa1", "user-pw").await;
+    let user = app.login_password_grant("sa1", "user-pw").await;
     let (status, body) = app
-        .json(
+        .call(
             Method::POST,
             "/api/v1/service_accounts",
             Some(&user),
@@ -137,14 +137,14 @@ async fn service_accounts_create_list_get_update_and_conflict() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["detail"][0], "IllegalOperationError");
-    let (status, _) = app.get("/api/v1/service_accounts", &user).await;
+    let (status, _) = app.get_as("/api/v1/service_accounts", &user).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) =
-        app.json(Method::DELETE, &format!("/api/v1/service_accounts/{sa_id}"), Some(&user), Value::Null).await;
+        app.call(Method::DELETE, &format!("/api/v1/service_accounts/{sa_id}"), Some(&user), Value::Null).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Without credentials: 401.
-    let (status, body) = app.json(Method::GET, "/api/v1/service_accounts", None, Value::Null).await;
+    let (status, body) = app.call(Method::GET, "/api/v1/service_accounts", None, Value::Null).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, json!({"detail": "Not authenticated"}));
     app.close().await;
@@ -152,7 +152,7 @@ async fn service_accounts_create_list_get_update_and_conflict() {
 
 #[tokio::test]
 async fn deleting_a_service_account_deletes_its_keys() {
-    let app = app().await;
+    let app = TestApp::sqlite(&[]).await;
     let admin = app.admin_token().await;
     let sa = create_sa(&app, &admin, "gone").await;
     let sa_id = sa["id"].as_str().unwrap();
@@ -162,13 +162,13 @@ async fn deleting_a_service_account_deletes_its_keys() {
     assert_eq!(app.login_api_key(&key).await.0, StatusCode::OK);
 
     let (status, body) =
-        app.json(Method::DELETE, &format!("/api/v1/service_accounts/{sa_id}"), Some(&admin), Value::Null).await;
+        app.call(Method::DELETE, &format!("/api/v1/service_accounts/{sa_id}"), Some(&admin), Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(app.state.store().find_api_key_by_id(key_id).await.unwrap().is_none());
     let (status, headers, _) = app.login_api_key(&key).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(headers["www-authenticate"], "Bearer");
-    let (status, _) = app.get(&format!("/api/v1/service_accounts/{sa_id}"), &admin).await;
+    let (status, _) = app.get_as(&format!("/api/v1/service_accounts/{sa_id}"), &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.close().await;
 }
@@ -205,7 +205,7 @@ async fn api_key_lifecycle(app: &TestApp) {
     assert!(!bcrypt::verify(&key1, &row.key).unwrap());
 
     // Same name on the same account: 409.
-    let (status, body) = app.json(Method::POST, &keys_url, Some(&admin), json!({"name": "default"})).await;
+    let (status, body) = app.call(Method::POST, &keys_url, Some(&admin), json!({"name": "default"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["detail"][0], "EntityExistsError");
 
@@ -220,21 +220,21 @@ async fn api_key_lifecycle(app: &TestApp) {
     assert_eq!(claims["api_key_id"], key_id.as_str());
     assert_eq!(claims["key_gen"], 1);
     assert!(claims.get("exp").is_none());
-    let (status, me) = app.get("/api/v1/current-user", &token1).await;
+    let (status, me) = app.get_as("/api/v1/current-user", &token1).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["name"], "trace-sa");
     assert_eq!(me["body"]["is_service_account"], true);
     // The key itself works as a bearer token too.
-    let (status, me) = app.get("/api/v1/current-user", &key1).await;
+    let (status, me) = app.get_as("/api/v1/current-user", &key1).await;
     assert_eq!(status, StatusCode::OK, "{me}");
 
     // The key is never shown again.
-    let (status, page) = app.get(&format!("{keys_url}?hydrate=False&sort_by=desc%3Acreated"), &admin).await;
+    let (status, page) = app.get_as(&format!("{keys_url}?hydrate=False&sort_by=desc%3Acreated"), &admin).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["body"]["key"], Value::Null);
     assert_eq!(page["items"][0]["metadata"], Value::Null);
-    let (status, got) = app.get(&format!("{keys_url}/default"), &admin).await;
+    let (status, got) = app.get_as(&format!("{keys_url}/default"), &admin).await;
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!(got["id"], key_id.as_str());
     assert_eq!(got["body"]["key"], Value::Null);
@@ -242,7 +242,7 @@ async fn api_key_lifecycle(app: &TestApp) {
 
     // Rotate, keeping the old key for 10 minutes.
     let (status, rotated) = app
-        .json(Method::PUT, &format!("{keys_url}/{key_id}/rotate"), Some(&admin), json!({"retain_period_minutes": 10}))
+        .call(Method::PUT, &format!("{keys_url}/{key_id}/rotate"), Some(&admin), json!({"retain_period_minutes": 10}))
         .await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     assert_eq!(rotated["metadata"], Value::Null);
@@ -254,11 +254,11 @@ async fn api_key_lifecycle(app: &TestApp) {
     assert_eq!(jwt_claims(&token2)["key_gen"], 2);
     let (status, _, old_login) = app.login_api_key(&key1).await;
     assert_eq!(status, StatusCode::OK, "old key within its retention period: {old_login}");
-    assert_eq!(app.get("/api/v1/current-user", &token1).await.0, StatusCode::OK);
+    assert_eq!(app.get_as("/api/v1/current-user", &token1).await.0, StatusCode::OK);
 
     // Deactivate: the old key, the new key and their tokens all stop working.
     let (status, updated) = app
-        .json(
+        .call(
             Method::PUT,
             &format!("{keys_url}/{key_id}"),
             Some(&admin),
@@ -278,7 +278,7 @@ async fn api_key_lifecycle(app: &TestApp) {
     );
     assert_eq!(app.login_api_key(&key2).await.0, StatusCode::UNAUTHORIZED);
     for token in [&token1, &token2] {
-        let (status, body) = app.get("/api/v1/current-user", token).await;
+        let (status, body) = app.get_as("/api/v1/current-user", token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         assert_eq!(body["detail"][0], "CredentialsNotValid");
     }
@@ -290,27 +290,27 @@ async fn api_key_lifecycle(app: &TestApp) {
     let (_, _, login) = app.login_api_key(&old).await;
     let old_token = login["access_token"].as_str().unwrap().to_string();
     let (status, rotated) = app
-        .json(Method::PUT, &format!("{keys_url}/second-key/rotate"), Some(&admin), json!({"retain_period_minutes": 0}))
+        .call(Method::PUT, &format!("{keys_url}/second-key/rotate"), Some(&admin), json!({"retain_period_minutes": 0}))
         .await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let (status, _, body) = app.login_api_key(&old).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["detail"][1], "Authentication error: could not verify key value for API key second-key");
-    assert_eq!(app.get("/api/v1/current-user", &old_token).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get_as("/api/v1/current-user", &old_token).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(app.login_api_key(&key_of(&rotated)).await.0, StatusCode::OK);
 
     // Rename conflict, delete, 404 afterwards.
     let (status, _) =
-        app.json(Method::PUT, &format!("{keys_url}/{second_id}"), Some(&admin), json!({"name": "default"})).await;
+        app.call(Method::PUT, &format!("{keys_url}/{second_id}"), Some(&admin), json!({"name": "default"})).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _) = app.json(Method::DELETE, &format!("{keys_url}/{second_id}"), Some(&admin), Value::Null).await;
+    let (status, _) = app.call(Method::DELETE, &format!("{keys_url}/{second_id}"), Some(&admin), Value::Null).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = app.get(&format!("{keys_url}/{second_id}"), &admin).await;
+    let (status, body) = app.get_as(&format!("{keys_url}/{second_id}"), &admin).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(app.login_api_key(&key_of(&rotated)).await.0, StatusCode::UNAUTHORIZED);
 
     // A key path needs the account's id.
-    let (status, _) = app.get("/api/v1/service_accounts/trace-sa/api_keys", &admin).await;
+    let (status, _) = app.get_as("/api/v1/service_accounts/trace-sa/api_keys", &admin).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // Garbage keys: 401.
     let (status, _, body) = app.login_api_key("ZENKEY_bm9wZQ==").await;
@@ -320,7 +320,7 @@ async fn api_key_lifecycle(app: &TestApp) {
 
 #[tokio::test]
 async fn api_key_lifecycle_on_sqlite() {
-    let app = app().await;
+    let app = TestApp::sqlite(&[]).await;
     api_key_lifecycle(&app).await;
     app.close().await;
 }
@@ -332,6 +332,6 @@ async fn api_key_lifecycle_on_mysql() {
         eprintln!("ZENPRO_TEST_MYSQL_URL is not set: skipping the MySQL variant");
         return;
     };
-    let app = app_mysql(&url, &[]).await;
+    let app = TestApp::mysql_at(&url, &[]).await;
     run_then_close(app, |app| async move { api_key_lifecycle(&app).await }).await;
 }

@@ -83,8 +83,8 @@ pub struct TestDb {
     pub backend: Backend,
     /// `ZENML_STORE_URL`.
     pub url: String,
-    /// Temporary folder: the SQLite file and `ZENPRO_DATA_DIR`.
-    pub dir: tempfile::TempDir,
+    /// Temporary folder: the SQLite file and `ZENPRO_DATA_DIR` (shared by [`TestDb::share`]).
+    pub dir: std::sync::Arc<tempfile::TempDir>,
     /// (server URL, database name) of a MySQL database to drop.
     mysql: Option<(String, String)>,
 }
@@ -93,7 +93,7 @@ impl TestDb {
     /// A fresh database on `backend`; `None` when MySQL is unreachable outside CI (a note is
     /// printed). In CI an unreachable MySQL server fails the test.
     pub async fn new(backend: Backend) -> Option<TestDb> {
-        let dir = tempfile::tempdir().expect("a temporary folder");
+        let dir = std::sync::Arc::new(tempfile::tempdir().expect("a temporary folder"));
         match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite:///{}", dir.path().join("z.db").display());
@@ -127,6 +127,23 @@ impl TestDb {
                 Some(TestDb { backend, url, dir, mysql: Some((server, name)) })
             }
         }
+    }
+
+    /// A fresh database on the MySQL server at `server_url` (e.g. from [`mysql_url`]), without
+    /// the reachability check of [`TestDb::new`]: building an app on it fails when the server
+    /// is unreachable.
+    pub fn on_mysql_server(server_url: &str) -> TestDb {
+        let server = server_url.trim_end_matches('/').to_string();
+        let name = format!("zt_{}", random_hex(32));
+        let url = format!("{server}/{name}");
+        let dir = std::sync::Arc::new(tempfile::tempdir().expect("a temporary folder"));
+        TestDb { backend: Backend::MySql, url, dir, mysql: Some((server, name)) }
+    }
+
+    /// The same database once more (for a second app with other settings); only the original
+    /// drops it.
+    pub fn share(&self) -> TestDb {
+        TestDb { backend: self.backend, url: self.url.clone(), dir: self.dir.clone(), mysql: None }
     }
 
     /// The test variables plus `extra` (which override them).
@@ -202,6 +219,27 @@ impl TestApp {
         TestApp { state, router, db }
     }
 
+    /// A ready app on a fresh SQLite file.
+    pub async fn sqlite(extra: &[(&str, &str)]) -> TestApp {
+        Self::with_env(Backend::Sqlite, extra).await.expect("SQLite is always available")
+    }
+
+    /// A ready app on a fresh database of the MySQL server at `server_url` (see
+    /// [`TestDb::on_mysql_server`]: no skip, an unreachable server fails).
+    pub async fn mysql_at(server_url: &str, extra: &[(&str, &str)]) -> TestApp {
+        Self::on(TestDb::on_mysql_server(server_url), extra).await
+    }
+
+    /// A second app on the database of this one, with its own settings.
+    pub async fn on_same_db(&self, extra: &[(&str, &str)]) -> TestApp {
+        Self::on(self.db.share(), extra).await
+    }
+
+    /// Close the app's pool, then drop a MySQL test database.
+    pub async fn close(self) {
+        self.state.store().db.close().await;
+    }
+
     pub fn backend(&self) -> Backend {
         self.db.backend
     }
@@ -268,6 +306,68 @@ impl TestApp {
         self.send_raw(Method::PUT, path, token, "application/json", body.to_string()).await
     }
 
+    /// A JSON request (`Null` body: none, without a content type); returns status and body.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let b = Self::builder(method, path, token);
+        let req = if body.is_null() {
+            b.body(Body::empty())
+        } else {
+            b.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string()))
+        }
+        .expect("a valid request");
+        let (status, _, body) = self.request(req).await;
+        (status, body)
+    }
+
+    /// `GET` as `token`; returns status and body.
+    pub async fn get_as(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), Value::Null).await
+    }
+
+    /// A form post without a token but with extra headers.
+    pub async fn post_form_headers(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Resp {
+        let body = serde_urlencoded::to_string(form).expect("form pairs encode");
+        let mut b =
+            Self::builder(Method::POST, path, None).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        self.request(b.body(Body::from(body)).expect("a valid request")).await
+    }
+
+    /// Password login with an explicit `grant_type=password`; panics unless it succeeds.
+    pub async fn login_password_grant(&self, user: &str, pw: &str) -> String {
+        let (status, _, body) = self
+            .post_form("/api/v1/login", None, &[("grant_type", "password"), ("username", user), ("password", pw)])
+            .await;
+        assert_eq!(status, StatusCode::OK, "login of {user} failed: {body}");
+        body["access_token"].as_str().expect("an access token").to_string()
+    }
+
+    /// A token of the auto-activated admin, logged in with `grant_type=password`.
+    pub async fn admin_token(&self) -> String {
+        self.login_password_grant(ADMIN, ADMIN_PW).await
+    }
+
+    /// `POST /login` with an API key.
+    pub async fn login_api_key(&self, key: &str) -> Resp {
+        self.post_form("/api/v1/login", None, &[("grant_type", "zenml-api-key"), ("password", key)]).await
+    }
+
+    /// Create an active (non-admin) user as `admin_token` and log in as them (password grant).
+    pub async fn new_user(&self, admin_token: &str, name: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/users",
+                Some(admin_token),
+                serde_json::json!({"name": name, "password": password, "active": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "create user {name}: {body}");
+        self.login_password_grant(name, password).await
+    }
+
     /// A form post (`application/x-www-form-urlencoded`).
     pub async fn post_form(&self, path: &str, token: Option<&str>, form: &[(&str, &str)]) -> Resp {
         let body = serde_urlencoded::to_string(form).expect("form pairs encode");
@@ -292,6 +392,39 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "creating {body} failed: {resp}");
         resp
     }
+}
+
+/// `ZENPRO_TEST_MYSQL_URL` when set (tests that run on MySQL only when it is set use this and
+/// [`TestApp::mysql_at`]).
+pub fn mysql_url() -> Option<String> {
+    std::env::var("ZENPRO_TEST_MYSQL_URL").ok().filter(|s| !s.trim().is_empty())
+}
+
+/// Run a scenario on a spawned task, then close the app (dropping a MySQL test database)
+/// whether it passed or panicked, and re-raise its panic.
+pub async fn run_then_close<F, Fut>(app: TestApp, scenario: F)
+where
+    F: FnOnce(std::sync::Arc<TestApp>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let app = std::sync::Arc::new(app);
+    let outcome = tokio::spawn(scenario(app.clone())).await;
+    if let Some(app) = std::sync::Arc::into_inner(app) {
+        app.close().await;
+    }
+    if let Err(e) = outcome
+        && e.is_panic()
+    {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// The claims of a JWT (no signature check).
+pub fn jwt_claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url payload");
+    serde_json::from_slice(&raw).expect("JSON claims")
 }
 
 /// Run a test body on a fresh app on `backend` (skipped when MySQL is unavailable outside CI).
