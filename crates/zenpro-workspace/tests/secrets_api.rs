@@ -1,14 +1,14 @@
 //! Secrets end to end through the router: what `zenml secret ...` and `Client().create_secret`
 //! send (trace flow e), the private/public scoping rules and the values at rest.
 
-mod secrets_common;
+mod common;
 
 use std::sync::Arc;
 use zenpro_types::error::python_repr;
 
 use base64::Engine;
+use common::{TestApp, mysql_url, run_then_close};
 use http::{Method, StatusCode};
-use secrets_common::{TestApp, app_mysql, app_on_same_db, app_with, mysql_url, run_then_close};
 use serde_json::{Value, json};
 use zenpro_store::secrets::{SecretsCodec, aes_gcm_decrypt, derive_key};
 
@@ -71,7 +71,7 @@ async fn crud_scenario(app: Arc<TestApp>) {
 
     // zenml secret list: no values, no metadata unless hydrated.
     let (status, page) = app
-        .get("/api/v1/secrets?hydrate=False&sort_by=desc%3Acreated&logical_operator=and&page=1&size=20", &token)
+        .get_as("/api/v1/secrets?hydrate=False&sort_by=desc%3Acreated&logical_operator=and&page=1&size=20", &token)
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 1);
@@ -82,15 +82,15 @@ async fn crud_scenario(app: Arc<TestApp>) {
     // zenml secret get s1: the client's search, then the GET by id.
     let search = "/api/v1/secrets?hydrate=True&sort_by=created&logical_operator=or&page=1&size=20\
                   &id=startswith%3As1&name=contains%3As1";
-    let (status, page) = app.get(search, &token).await;
+    let (status, page) = app.get_as(search, &token).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["metadata"], json!({}));
     assert_eq!(page["items"][0]["body"]["values"], json!({}));
-    let (status, got) = app.get(&format!("/api/v1/secrets/{id}?hydrate=True"), &token).await;
+    let (status, got) = app.get_as(&format!("/api/v1/secrets/{id}?hydrate=True"), &token).await;
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!(got["body"]["values"], json!({"username": "alice", "password": "s3cr3t"}));
-    let (_, page) = app.get(&search.replace("s1", "missing"), &token).await;
+    let (_, page) = app.get_as(&search.replace("s1", "missing"), &token).await;
     assert_eq!(page["total"], 0);
     assert_eq!(page["items"], json!([]));
 
@@ -120,7 +120,7 @@ async fn crud_scenario(app: Arc<TestApp>) {
         app.call(Method::PUT, &format!("/api/v1/secrets/{id}"), Some(&token), json!({"values": {"token": "t"}})).await;
     assert_eq!(status, StatusCode::OK, "{upd}");
     assert_eq!(upd["body"]["values"], json!({"token": "t"}));
-    let (_, got) = app.get(&format!("/api/v1/secrets/{id}"), &token).await;
+    let (_, got) = app.get_as(&format!("/api/v1/secrets/{id}"), &token).await;
     assert_eq!(got["body"]["values"], json!({"token": "t"}));
     // Renaming to a free name works; no values in the body keeps them.
     let (status, upd) =
@@ -138,7 +138,7 @@ async fn crud_scenario(app: Arc<TestApp>) {
     // zenml secret delete s1 -y
     let (status, body) = app.call(Method::DELETE, &format!("/api/v1/secrets/{id}"), Some(&token), Value::Null).await;
     assert_eq!((status, body), (StatusCode::OK, Value::Null));
-    let (status, body) = app.get(&format!("/api/v1/secrets/{id}"), &token).await;
+    let (status, body) = app.get_as(&format!("/api/v1/secrets/{id}"), &token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         body,
@@ -150,7 +150,7 @@ async fn crud_scenario(app: Arc<TestApp>) {
 
 #[tokio::test]
 async fn secrets_crud_sqlite() {
-    let app = app_with(&[]).await;
+    let app = TestApp::sqlite(&[]).await;
     run_then_close(app, |app| async move {
         crud_scenario(app.clone()).await;
         // Unencrypted values are base64(json.dumps) stored as bytes: a SQLite BLOB.
@@ -171,7 +171,7 @@ async fn secrets_crud_mysql() {
         eprintln!("ZENPRO_TEST_MYSQL_URL is not set: skipping the MySQL/MariaDB variant");
         return;
     };
-    let app = app_mysql(&url, ENCRYPTED).await;
+    let app = TestApp::mysql_at(&url, ENCRYPTED).await;
     run_then_close(app, |app| async move {
         crud_scenario(app.clone()).await;
         let token = app.admin_token().await;
@@ -184,7 +184,7 @@ async fn secrets_crud_mysql() {
 
 #[tokio::test]
 async fn secrets_private_are_invisible_to_other_users() {
-    let app = app_with(&[]).await;
+    let app = TestApp::sqlite(&[]).await;
     run_then_close(app, |app| async move {
         let admin = app.admin_token().await;
         let bob = app.new_user(&admin, "bob", "bobpw").await;
@@ -196,30 +196,30 @@ async fn secrets_private_are_invisible_to_other_users() {
         let (_, public) = create(&app, &admin, json!({"name": "pub", "values": {"x": "y"}})).await;
 
         // The owner sees it; bob sees only the public one.
-        let (_, page) = app.get("/api/v1/secrets", &admin).await;
+        let (_, page) = app.get_as("/api/v1/secrets", &admin).await;
         assert_eq!(page["total"], 2);
-        let (_, page) = app.get("/api/v1/secrets", &bob).await;
+        let (_, page) = app.get_as("/api/v1/secrets", &bob).await;
         assert_eq!(page["total"], 1, "{page}");
         assert_eq!(page["items"][0]["name"], "pub");
-        let (_, page) = app.get("/api/v1/secrets?private=true", &admin).await;
+        let (_, page) = app.get_as("/api/v1/secrets?private=true", &admin).await;
         assert_eq!(page["total"], 1);
         assert_eq!(page["items"][0]["name"], "p1");
-        let (_, page) = app.get("/api/v1/secrets?user=bob", &admin).await;
+        let (_, page) = app.get_as("/api/v1/secrets?user=bob", &admin).await;
         assert_eq!(page["total"], 0);
-        let (_, page) = app.get("/api/v1/secrets?user=default", &bob).await;
+        let (_, page) = app.get_as("/api/v1/secrets?user=default", &bob).await;
         assert_eq!(page["total"], 1);
 
         let not_visible = json!({"detail": ["KeyError", python_repr(&format!(
             "Secret with name or ID {id} not found or is private and not owned by the current user."
         ))]});
-        let (status, body) = app.get(&format!("/api/v1/secrets/{id}"), &bob).await;
+        let (status, body) = app.get_as(&format!("/api/v1/secrets/{id}"), &bob).await;
         assert_eq!((status, &body), (StatusCode::NOT_FOUND, &not_visible));
         let (status, body) =
             app.call(Method::PUT, &format!("/api/v1/secrets/{id}"), Some(&bob), json!({"values": {"a": "x"}})).await;
         assert_eq!((status, &body), (StatusCode::NOT_FOUND, &not_visible));
         let (status, _) = app.call(Method::DELETE, &format!("/api/v1/secrets/{id}"), Some(&bob), Value::Null).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (_, got) = app.get(&format!("/api/v1/secrets/{id}"), &admin).await;
+        let (_, got) = app.get_as(&format!("/api/v1/secrets/{id}"), &admin).await;
         assert_eq!(got["body"]["values"], json!({"a": "b"}));
 
         // Private names are per user; public names are global.
@@ -264,7 +264,7 @@ async fn secrets_private_are_invisible_to_other_users() {
 
 #[tokio::test]
 async fn secrets_encrypted_at_rest() {
-    let app = app_with(ENCRYPTED).await;
+    let app = TestApp::sqlite(ENCRYPTED).await;
     run_then_close(app, |app| async move {
         let token = app.admin_token().await;
         let (status, s) =
@@ -284,7 +284,7 @@ async fn secrets_encrypted_at_rest() {
             br#"{"username": "alice", "password": "s3cr3t"}"#
         );
         assert_eq!(count_storage_class(&app, "text").await, 1);
-        let (_, got) = app.get(&format!("/api/v1/secrets/{id}"), &token).await;
+        let (_, got) = app.get_as(&format!("/api/v1/secrets/{id}"), &token).await;
         assert_eq!(got["body"]["values"], json!({"username": "alice", "password": "s3cr3t"}));
 
         // A value written by Python's AesGcmEngine (key "test-key", plaintext {"a": "b"}).
@@ -299,7 +299,7 @@ async fn secrets_encrypted_at_rest() {
             ))
             .await
             .unwrap();
-        let (status, got) = app.get(&format!("/api/v1/secrets/{id}"), &token).await;
+        let (status, got) = app.get_as(&format!("/api/v1/secrets/{id}"), &token).await;
         assert_eq!(status, StatusCode::OK, "{got}");
         assert_eq!(got["body"]["values"], json!({"a": "b"}));
 
@@ -314,9 +314,9 @@ async fn secrets_encrypted_at_rest() {
             // The key is ignored unless the store type is set explicitly.
             &[("ZENML_SECRETS_STORE_ENCRYPTION_KEY", "test-key")][..],
         ] {
-            let other = app_on_same_db(&app, extra).await;
+            let other = app.on_same_db(extra).await;
             let token = other.admin_token().await;
-            let (status, body) = other.get(&format!("/api/v1/secrets/{id}"), &token).await;
+            let (status, body) = other.get_as(&format!("/api/v1/secrets/{id}"), &token).await;
             assert_eq!((status, &body), (StatusCode::NOT_FOUND, &undecodable), "{extra:?}");
             // A patch of unreadable values starts over, as the reference does.
             let (status, body) = other
@@ -344,7 +344,7 @@ async fn secrets_encrypted_at_rest() {
                 .unwrap();
             other.state.store().db.close().await;
         }
-        let (_, got) = app.get(&format!("/api/v1/secrets/{id}"), &token).await;
+        let (_, got) = app.get_as(&format!("/api/v1/secrets/{id}"), &token).await;
         assert_eq!(got["body"]["values"], json!({"a": "b"}));
     })
     .await;
@@ -352,7 +352,7 @@ async fn secrets_encrypted_at_rest() {
 
 #[tokio::test]
 async fn secrets_input_checks_and_hidden_rows() {
-    let app = app_with(&[]).await;
+    let app = TestApp::sqlite(&[]).await;
     run_then_close(app, |app| async move {
         let token = app.admin_token().await;
         // 64 KiB of UTF-8 across keys and values.
@@ -366,7 +366,7 @@ async fn secrets_input_checks_and_hidden_rows() {
                 .unwrap()
                 .starts_with("Secret key and value strings exceed the maximum total size (64 KiB")
         );
-        let (_, page) = app.get("/api/v1/secrets", &token).await;
+        let (_, page) = app.get_as("/api/v1/secrets", &token).await;
         assert_eq!(page["total"], 0, "nothing is stored when the values are too large");
         let (_, s) = create(&app, &token, json!({"name": "small", "values": {"k": "v"}})).await;
         let (status, _) = app
@@ -384,7 +384,7 @@ async fn secrets_input_checks_and_hidden_rows() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let (status, _) = create(&app, &token, json!({"name": "x".repeat(256), "values": {}})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        let (status, _) = app.get("/api/v1/secrets/small", &token).await;
+        let (status, _) = app.get_as("/api/v1/secrets/small", &token).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         // Null values are dropped on create.
         let (_, s) = create(&app, &token, json!({"name": "nulls", "values": {"a": null, "b": "c"}})).await;
@@ -418,9 +418,9 @@ async fn secrets_input_checks_and_hidden_rows() {
             ))
             .await
             .unwrap();
-        let (_, page) = app.get("/api/v1/secrets?name=contains%3Aconnector", &token).await;
+        let (_, page) = app.get_as("/api/v1/secrets?name=contains%3Aconnector", &token).await;
         assert_eq!(page["total"], 0);
-        let (status, _) = app.get(&format!("/api/v1/secrets/{internal}"), &token).await;
+        let (status, _) = app.get_as(&format!("/api/v1/secrets/{internal}"), &token).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     })
     .await;
@@ -428,14 +428,14 @@ async fn secrets_input_checks_and_hidden_rows() {
 
 #[tokio::test]
 async fn secrets_other_store_types_answer_not_implemented() {
-    let app = app_with(&[("ZENML_SECRETS_STORE_TYPE", "hashicorp")]).await;
+    let app = TestApp::sqlite(&[("ZENML_SECRETS_STORE_TYPE", "hashicorp")]).await;
     run_then_close(app, |app| async move {
         let token = app.admin_token().await;
         let (status, body) = create(&app, &token, json!({"name": "s", "values": {}})).await;
         assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
         assert_eq!(body["detail"][0], "NotImplementedError");
         assert!(body["detail"][1].as_str().unwrap().contains("hashicorp"), "{body}");
-        let (status, _) = app.get("/api/v1/secrets", &token).await;
+        let (status, _) = app.get_as("/api/v1/secrets", &token).await;
         assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     })
     .await;
