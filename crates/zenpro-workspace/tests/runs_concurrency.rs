@@ -2,12 +2,13 @@
 //! processes or retried requests): exactly one run, one `created: true` answer, never an
 //! error. On SQLite and on MariaDB/MySQL (`ZENPRO_TEST_MYSQL_URL`).
 
-mod runs_common;
+mod common;
 
 use axum::body::Body;
+use common::runs::*;
+use common::*;
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use runs_common::*;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -48,7 +49,7 @@ fn check_one_run(answers: &[(StatusCode, Value)]) -> String {
     ids.into_iter().next().unwrap()
 }
 
-runs_tests!(parallel_orchestrator_requests_make_one_run, |app: TestApp| async move {
+backend_tests!(parallel_orchestrator_requests_make_one_run, |app: TestApp| async move {
     let f = flow(&app).await;
 
     // Without a placeholder (e.g. a scheduled run): one insert wins, the others read it back.

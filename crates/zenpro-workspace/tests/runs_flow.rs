@@ -7,10 +7,11 @@
 //! "provisioning"}` after the run completed is ignored (the answer says `completed`); a fully
 //! cached run becomes `completed` without any run update; a failed step fails the run.
 
-mod runs_common;
+mod common;
 
+use common::runs::*;
+use common::*;
 use http::StatusCode;
-use runs_common::*;
 use serde_json::{Value, json};
 
 async fn complete_step(app: &TestApp, f: &Flow, step: &str, output: &str, artifact: &str) -> Value {
@@ -39,7 +40,7 @@ fn keys(v: &Value) -> Vec<&str> {
     v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().map(String::as_str).collect()
 }
 
-runs_tests!(fresh_cached_and_failing_runs, |app: TestApp| async move {
+backend_tests!(fresh_cached_and_failing_runs, |app: TestApp| async move {
     let f = flow(&app).await;
     let (s, _, repos) =
         app.get(&format!("/api/v1/code_repositories?hydrate=False&project={}", f.project), Some(&f.token)).await;
@@ -281,7 +282,7 @@ runs_tests!(fresh_cached_and_failing_runs, |app: TestApp| async move {
     );
 });
 
-runs_tests!(bad_input, |app: TestApp| async move {
+backend_tests!(bad_input, |app: TestApp| async move {
     let f = flow(&app).await;
     let snap = id(&snapshot(&app, &f, "trace_basic", &trace_basic()).await);
     let missing = uuid::Uuid::new_v4().to_string();

@@ -3,13 +3,14 @@
 //! schedules, run templates, run metadata, logs and step heartbeats, and what deleting a
 //! pipeline takes with it.
 
-mod runs_common;
+mod common;
 
+use common::runs::*;
+use common::*;
 use http::StatusCode;
-use runs_common::*;
 use serde_json::{Value, json};
 
-runs_tests!(pipelines_builds_and_code_repositories, |app: TestApp| async move {
+backend_tests!(pipelines_builds_and_code_repositories, |app: TestApp| async move {
     let f = flow(&app).await;
     let t = Some(f.token.as_str());
     let (s, _, p) = app
@@ -95,7 +96,7 @@ runs_tests!(pipelines_builds_and_code_repositories, |app: TestApp| async move {
     assert_eq!(s, StatusCode::OK);
 });
 
-runs_tests!(schedules_templates_metadata_logs_heartbeats, |app: TestApp| async move {
+backend_tests!(schedules_templates_metadata_logs_heartbeats, |app: TestApp| async move {
     let f = flow(&app).await;
     let t = Some(f.token.as_str());
     let snap = snapshot(&app, &f, "trace_basic", &trace_basic()).await;

@@ -20,6 +20,8 @@
 
 #![allow(dead_code)]
 
+pub mod runs;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;

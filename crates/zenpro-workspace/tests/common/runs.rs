@@ -1,38 +1,11 @@
 //! Helpers of the `runs_*` tests: requests shaped as the zenml 0.98.0 client sends them when
-//! it runs a pipeline (flow c of the API trace), trimmed to the fields that matter.
-//! Included by the other `runs_*` files with `mod runs_common;` (it brings the harness in
-//! `common/` along); as a test crate of its own it has no tests. Define a test for both
-//! backends with [`runs_tests!`].
-
-#![allow(dead_code)]
-
-#[path = "common/mod.rs"]
-mod common;
-
-pub use common::*;
-
-/// `runs_tests!(name, |app| async move { ... })`: `name::sqlite` and `name::mariadb`, as the
-/// harness's `backend_tests!` (which expects `common` at the crate root).
-#[macro_export]
-macro_rules! runs_tests {
-    ($name:ident, $f:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $crate::runs_common::run_app(zenpro_store::Backend::Sqlite, $f).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn mariadb() {
-                $crate::runs_common::run_app(zenpro_store::Backend::MySql, $f).await;
-            }
-        }
-    };
-}
+//! it runs a pipeline (flow c of the API trace), trimmed to the fields that matter. Use with
+//! `use common::runs::*;`.
 
 use http::StatusCode;
 use serde_json::{Value, json};
+
+use super::TestApp;
 
 /// Ids every request needs.
 pub struct Flow {
