@@ -3,135 +3,19 @@
 //! `ZENPRO_TEST_MYSQL_URL` (e.g. `mysql://root@127.0.0.1:3306`) is set (a database
 //! `zt_<random>` is created through it and dropped afterwards).
 
-use std::collections::HashMap;
+mod common;
 
-use axum::Router;
-use axum::body::Body;
-use http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use common::{AsAdmin, TestApp, mysql_url};
+use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-use zenpro_store::{Db, Query};
 
-/// A MySQL database dropped when the guard goes, also when the test fails.
-struct MySqlGuard {
-    server: String,
-    name: String,
-}
-
-impl Drop for MySqlGuard {
-    fn drop(&mut self) {
-        let (server, name) = (self.server.clone(), self.name.clone());
-        // Runs outside the test's runtime, which must not be blocked on.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-            rt.block_on(async move {
-                if let Ok(db) = Db::connect(&server).await {
-                    let _ = db.clone().execute(Query::new(format!("DROP DATABASE IF EXISTS `{name}`"))).await;
-                    db.close().await;
-                }
-            })
-        })
-        .join();
-    }
-}
-
-struct App {
-    router: Router,
-    /// A second pool on the same database, to check stored rows.
-    raw: Db,
-    token: String,
-    _dir: tempfile::TempDir,
-    _mysql: Option<MySqlGuard>,
-}
-
-async fn start(store_url: String, dir: tempfile::TempDir, mysql: Option<MySqlGuard>) -> App {
-    let env: HashMap<String, String> = [
-        ("ZENML_STORE_URL", store_url.clone()),
-        ("ZENML_SERVER_AUTO_ACTIVATE", "true".into()),
-        ("ZENML_DEFAULT_USER_PASSWORD", "pw".into()),
-        ("ZENML_SERVER_JWT_SECRET_KEY", "k".into()),
-        ("ZENML_ANALYTICS_OPT_IN", "false".into()),
-        ("ZENPRO_DATA_DIR", dir.path().display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let config = zenpro_workspace::Config::from_map(&env).expect("a valid test configuration");
-    let state = zenpro_workspace::build(config).await.expect("the app builds");
-    let router = zenpro_workspace::router(state);
-    let raw = Db::connect(&store_url).await.expect("the test database opens");
-    let mut app = App { router, raw, token: String::new(), _dir: dir, _mysql: mysql };
-    let req = Request::post("/api/v1/login")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("username=default&password=pw"))
-        .unwrap();
-    let (status, body) = app.send(req).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    app.token = body["access_token"].as_str().expect("a token").to_string();
-    app
-}
-
-async fn sqlite_app() -> App {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let url = format!("sqlite:///{}", dir.path().join("z.db").display());
-    start(url, dir, None).await
+async fn sqlite_app() -> AsAdmin {
+    AsAdmin::new(TestApp::sqlite(&[]).await).await
 }
 
 /// A fresh database on the MySQL server of `ZENPRO_TEST_MYSQL_URL`, or `None` when unset.
-async fn mysql_app() -> Option<App> {
-    let server = std::env::var("ZENPRO_TEST_MYSQL_URL").ok().filter(|s| !s.is_empty())?;
-    let server = server.trim_end_matches('/').to_string();
-    let name = format!("zt_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-    let admin = Db::connect(&server).await.expect("the MySQL server of ZENPRO_TEST_MYSQL_URL answers");
-    admin.clone().execute(Query::new(format!("CREATE DATABASE `{name}`"))).await.expect("CREATE DATABASE");
-    admin.close().await;
-    let guard = MySqlGuard { server: server.clone(), name: name.clone() };
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    Some(start(format!("{server}/{name}"), dir, Some(guard)).await)
-}
-
-impl App {
-    async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let resp = self.router.clone().oneshot(req).await.expect("the router answers");
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.expect("a body").to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        (status, body)
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req =
-            Request::builder().method(method).uri(path).header("authorization", format!("Bearer {}", self.token));
-        let body = match body {
-            Some(b) => {
-                req = req.header("content-type", "application/json");
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
-        self.send(req.body(body).unwrap()).await
-    }
-
-    /// A request that must succeed.
-    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.call(method.clone(), path, body).await;
-        assert_eq!(status, StatusCode::OK, "{method} {path}: {v}");
-        v
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.ok(Method::GET, path, None).await
-    }
-
-    /// Number of rows a query counts on the raw database.
-    async fn count(&self, q: Query) -> i64 {
-        self.raw.clone().fetch_i64(q).await.expect("the count query runs")
-    }
+async fn mysql_app() -> Option<AsAdmin> {
+    Some(AsAdmin::new(TestApp::mysql_at(&mysql_url()?, &[]).await).await)
 }
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -148,7 +32,7 @@ fn detail(v: &Value) -> (&str, &str) {
 
 /// What `zenml status`/every client start reads: the default stack, hydrated, and its
 /// components by `stack_id`.
-async fn default_stack_reads(app: &App) -> String {
+async fn default_stack_reads(app: &AsAdmin) -> String {
     let page =
         app.get("/api/v1/stacks?hydrate=True&sort_by=created&logical_operator=and&page=1&size=20&name=default").await;
     assert_eq!(page["total"], 1);
@@ -206,7 +90,7 @@ async fn default_stack_reads(app: &App) -> String {
     sid
 }
 
-async fn flavor_reads(app: &App) {
+async fn flavor_reads(app: &AsAdmin) {
     let all = app.get("/api/v1/flavors?size=1000").await;
     assert_eq!(all["total"], 82);
     assert_eq!(all["items"].as_array().map(Vec::len), Some(82));
@@ -254,7 +138,7 @@ async fn flavor_reads(app: &App) {
 }
 
 /// Register, list, update and delete components and a stack, with the reference's errors.
-async fn component_and_stack_lifecycle(app: &App, default_stack: &str) {
+async fn component_and_stack_lifecycle(app: &AsAdmin, default_stack: &str) {
     let me = app.get("/api/v1/current-user").await;
     let store_body = json!({"name": "s1", "type": "artifact_store", "flavor": "local", "environment": {}, "secrets": [],
         "configuration": {"path": "/tmp/zenpro-test-store"}, "connector_resource_id": null, "labels": {}, "connector": null});
@@ -429,7 +313,7 @@ async fn component_and_stack_lifecycle(app: &App, default_stack: &str) {
 }
 
 /// Custom flavors: registered, used, protected while used, deleted.
-async fn custom_flavors(app: &App) {
+async fn custom_flavors(app: &AsAdmin) {
     let req = json!({"name": "my_orch", "type": "orchestrator", "config_schema": {"title": "C", "type": "object", "properties": {"a": {"type": "string"}}},
         "source": "my.module.MyFlavor", "integration": "custom", "logo_url": null, "docs_url": null, "sdk_docs_url": null, "is_custom": true});
     let f = app.ok(Method::POST, "/api/v1/flavors", Some(req.clone())).await;
@@ -477,7 +361,7 @@ async fn custom_flavors(app: &App) {
     assert_eq!(app.get("/api/v1/flavors?size=1000").await["total"], 82);
 }
 
-async fn core(app: &App) {
+async fn core(app: &AsAdmin) {
     let default_stack = default_stack_reads(app).await;
     flavor_reads(app).await;
     component_and_stack_lifecycle(app, &default_stack).await;

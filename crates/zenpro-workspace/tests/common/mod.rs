@@ -396,6 +396,42 @@ impl TestApp {
     }
 }
 
+/// An app and the admin's token, for tests that act only as the admin.
+pub struct AsAdmin {
+    pub app: TestApp,
+    pub token: String,
+}
+
+impl AsAdmin {
+    /// Log the admin in on `app`.
+    pub async fn new(app: TestApp) -> AsAdmin {
+        let token = app.admin().await;
+        AsAdmin { app, token }
+    }
+
+    /// A request as the admin (`None`: no body).
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.app.call(method, path, Some(&self.token), body.unwrap_or(Value::Null)).await
+    }
+
+    /// A request that must succeed.
+    pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method.clone(), path, body).await;
+        assert_eq!(status, StatusCode::OK, "{method} {path}: {v}");
+        v
+    }
+
+    /// A `GET` that must succeed.
+    pub async fn get(&self, path: &str) -> Value {
+        self.ok(Method::GET, path, None).await
+    }
+
+    /// The number a counting query finds on the app's database.
+    pub async fn count(&self, q: zenpro_store::Query) -> i64 {
+        self.app.pool().fetch_i64(q).await.expect("the count query runs")
+    }
+}
+
 /// `ZENPRO_TEST_MYSQL_URL` when set (tests that run on MySQL only when it is set use this and
 /// [`TestApp::mysql_at`]).
 pub fn mysql_url() -> Option<String> {
