@@ -3,16 +3,14 @@
 //! all items at once. Statements are counted from sqlx's `sqlx::query` log events, with a
 //! process-wide subscriber, so this file holds a single test.
 
-use std::collections::HashMap;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::Router;
-use axum::body::Body;
-use http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use common::{AsAdmin, TestApp};
+use http::Method;
+use serde_json::json;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata};
 
@@ -37,65 +35,26 @@ impl tracing::Subscriber for StatementCounter {
     fn exit(&self, _: &Id) {}
 }
 
-async fn call(router: &Router, token: &str, method: Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
-    let body = match body {
-        Some(b) => {
-            req = req.header("content-type", "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = router.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    assert_eq!(status, StatusCode::OK, "{path}: {v}");
-    v
-}
-
 #[tokio::test]
 async fn list_pages_cost_a_bounded_number_of_statements() {
     let statements = Arc::new(AtomicUsize::new(0));
     tracing::subscriber::set_global_default(StatementCounter(statements.clone())).expect("the only subscriber");
 
-    let dir = tempfile::tempdir().unwrap();
-    let env: HashMap<String, String> = [
-        ("ZENML_STORE_URL", format!("sqlite:///{}", dir.path().join("z.db").display())),
-        ("ZENML_SERVER_AUTO_ACTIVATE", "true".into()),
-        ("ZENML_DEFAULT_USER_PASSWORD", "pw".into()),
-        ("ZENML_SERVER_JWT_SECRET_KEY", "k".into()),
-        ("ZENPRO_DATA_DIR", dir.path().display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let state = zenpro_workspace::build(zenpro_workspace::Config::from_map(&env).unwrap()).await.unwrap();
-    let router = zenpro_workspace::router(state);
-    let login = Request::post("/api/v1/login")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("username=default&password=pw"))
-        .unwrap();
-    let resp = router.clone().oneshot(login).await.unwrap();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let token = serde_json::from_slice::<Value>(&bytes).unwrap()["access_token"].as_str().unwrap().to_string();
+    let app = AsAdmin::new(TestApp::sqlite(&[]).await).await;
 
     // 12 stacks of 2 new components each, with labels and several flavors.
     for i in 0..12 {
-        let o = call(&router, &token, Method::POST, "/api/v1/components", Some(json!({"name": format!("o{i}"),
+        let o = app.ok(Method::POST, "/api/v1/components", Some(json!({"name": format!("o{i}"),
             "type": "orchestrator", "flavor": if i % 2 == 0 { "local" } else { "local_docker" }, "configuration": {}, "labels": {"i": i}}))).await;
-        let a = call(
-            &router,
-            &token,
-            Method::POST,
-            "/api/v1/components",
-            Some(json!({"name": format!("a{i}"),
+        let a = app
+            .ok(
+                Method::POST,
+                "/api/v1/components",
+                Some(json!({"name": format!("a{i}"),
             "type": "artifact_store", "flavor": "local", "configuration": {"path": format!("/tmp/{i}")}})),
-        )
-        .await;
-        call(
-            &router,
-            &token,
+            )
+            .await;
+        app.ok(
             Method::POST,
             "/api/v1/stacks",
             Some(json!({"name": format!("s{i}"),
@@ -105,10 +64,10 @@ async fn list_pages_cost_a_bounded_number_of_statements() {
     }
 
     let cost = |path: String| {
-        let (router, token, statements) = (router.clone(), token.clone(), statements.clone());
+        let (app, statements) = (&app, statements.clone());
         async move {
             let before = statements.load(Ordering::SeqCst);
-            let page = call(&router, &token, Method::GET, &path, None).await;
+            let page = app.ok(Method::GET, &path, None).await;
             (statements.load(Ordering::SeqCst) - before, page["items"].as_array().map(Vec::len).unwrap_or(0))
         }
     };
