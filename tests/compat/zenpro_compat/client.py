@@ -135,6 +135,18 @@ class ZenClient:
         return self.run([str(servers.venv_bin() / "python"), "-c", textwrap.dedent(code)],
                         timeout=timeout, env=env)
 
+    def script(self, code: str, timeout: Optional[float] = None, **env: Optional[str]) -> Result:
+        """Like :meth:`python`, but runs the snippet from a file (``<home>/snippets/NN.py``).
+
+        Some client calls (e.g. ``Client().create_stack``) need the main module to have a file:
+        they fail under ``python -c`` with "Unable to determine source root".
+        """
+        snippets = self.home / "snippets"
+        snippets.mkdir(parents=True, exist_ok=True)
+        path = snippets / f"{len(self.history):02d}.py"
+        path.write_text(textwrap.dedent(code))
+        return self.run([str(servers.venv_bin() / "python"), str(path)], timeout=timeout, env=env)
+
     def transcript(self) -> str:
         return "\n\n".join(r.describe() for r in self.history)
 
