@@ -259,9 +259,19 @@ backend_tests!(fresh_cached_and_failing_runs, |app: TestApp| async move {
             page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
         }
     };
-    assert_eq!(list(String::new()).await, [run3.clone(), run2.clone(), run_id.clone()]);
+    // MySQL keeps `created` to the second: runs made within one second tie and come back in id
+    // order (as on the reference), so there only the members are compared.
+    let ordered = app.backend() == zenpro_store::Backend::Sqlite;
+    let same = |mut got: Vec<String>, mut want: Vec<String>| {
+        if !ordered {
+            got.sort();
+            want.sort();
+        }
+        assert_eq!(got, want);
+    };
+    same(list(String::new()).await, vec![run3.clone(), run2.clone(), run_id.clone()]);
     let basic = pipeline(&app, &f, "trace_basic").await;
-    assert_eq!(list(format!("pipeline_id={basic}")).await, [run2.clone(), run_id.clone()]);
+    same(list(format!("pipeline_id={basic}")).await, vec![run2.clone(), run_id.clone()]);
     assert_eq!(list("status=failed".into()).await, vec![run3.clone()]);
     assert_eq!(list("index=2".into()).await, vec![run2.clone()]);
     assert_eq!(list("name=contains:failing".into()).await, vec![run3.clone()]);
@@ -269,7 +279,8 @@ backend_tests!(fresh_cached_and_failing_runs, |app: TestApp| async move {
     assert_eq!(list("pipeline=trace_failing".into()).await, vec![run3.clone()]);
     let (_, _, pipes) =
         app.get(&format!("/api/v1/pipelines?project={}&name=trace_basic", f.project), Some(&f.token)).await;
-    assert_eq!(pipes["items"][0]["resources"]["latest_run_id"], json!(run2));
+    let latest = pipes["items"][0]["resources"]["latest_run_id"].clone();
+    assert!(latest == json!(run2) || (!ordered && latest == json!(run_id)), "{latest}");
     assert_eq!(pipes["items"][0]["resources"]["latest_run_status"], "completed");
 
     // ---- Delete a run: its steps go with it.
