@@ -552,6 +552,8 @@ def main() -> int:
     bench = Bench(a)
     started = datetime.now(timezone.utc)
     info = machine_info()
+    info["zenpro_binary_built"] = datetime.fromtimestamp(a.zenpro_bin.stat().st_mtime, timezone.utc).isoformat(
+        timespec="seconds")
     log(f"zenpro bench: {backends}, {a.runs} runs, {a.duration:g}s/{a.ref_duration:g}s per endpoint, "
         f"{a.connections} connections; machine {info['cpus']} CPUs, load {info['loadavg_at_start']}")
     results, md_parts, all_ok = [], [], True
@@ -581,7 +583,7 @@ def main() -> int:
     (a.results / f"{stamp}-{tag}.json").write_text(json.dumps(doc, indent=1) + "\n")
     md = (f"# zenpro benchmark {started.strftime('%Y-%m-%d %H:%M UTC')}\n\n"
           f"Machine: {info['cpus']} CPUs ({info['cpu']}), load average at start {info['loadavg_at_start']}; "
-          f"zenpro {info['git_commit']}; reference zenml 0.98.0.\n"
+          f"zenpro HEAD {info['git_commit']} (binary built {info['zenpro_binary_built']}); reference zenml 0.98.0.\n"
           f"wrk: {a.connections} connections, {a.duration:g} s per endpoint (ours), {a.ref_duration:g} s (reference); "
           f"list flatness {a.flat_duration:g} s / {a.flat_ref_duration:g} s.\n\n" + "\n".join(md_parts))
     (a.results / f"{stamp}-{tag}.md").write_text(md)
