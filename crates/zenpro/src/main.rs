@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
+
 #[derive(Parser)]
 #[command(name = "zenpro", version, about = "Self-hosted ZenML Pro: workspace server and control plane")]
 struct Cli {
@@ -17,11 +19,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Administer a control plane through its admin API (organizations, workspaces, users, teams,
+    /// roles, service accounts).
+    Admin(Box<admin::AdminArgs>),
     /// The workspace server (the ZenML REST API).
     Workspace {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
+    /// The control plane (login, organizations, workspaces, roles; configured by ZENPRO_CP_*).
+    ControlPlane {
+        #[command(subcommand)]
+        command: ControlPlaneCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ControlPlaneCommand {
+    /// Serve the control-plane API and pages.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1", env = "ZENPRO_HOST")]
+        host: String,
+        #[arg(long, default_value_t = 8080, env = "ZENPRO_PORT")]
+        port: u16,
+    },
+    /// Create or upgrade the control-plane schema and exit.
+    Migrate,
 }
 
 #[derive(Subcommand)]
@@ -70,6 +93,8 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Admin(_) => unreachable!("zenpro admin is dispatched in main, without the server runtime"),
+        Command::ControlPlane { command } => control_plane(command).await,
         Command::Workspace { command } => {
             let config = zenpro_workspace::Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
             match command {
@@ -100,8 +125,31 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+async fn control_plane(command: ControlPlaneCommand) -> Result<(), String> {
+    let mut config = zenpro_control::Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
+    match command {
+        ControlPlaneCommand::Migrate => zenpro_control::migrate(&config).await.map(|_| ()).map_err(|e| e.to_string()),
+        ControlPlaneCommand::Serve { host, port } => {
+            config.port = port;
+            let state = zenpro_control::build(config).await.map_err(|e| e.to_string())?;
+            let addr: SocketAddr =
+                format!("{host}:{port}").parse().map_err(|e| format!("invalid --host/--port: {e}"))?;
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            tracing::info!(%addr, url = %state.config.url(), "control plane ready");
+            axum::serve(listener, zenpro_control::router(state).into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Admin(args) = cli.command {
+        return admin::main(*args);
+    }
     init_logging(cli.log_json);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

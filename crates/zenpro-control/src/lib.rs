@@ -1,0 +1,126 @@
+//! The zenpro control plane: users, organizations, workspaces, teams, roles, service accounts
+//! and the ZenML Pro protocol (`docs/control-plane.md`).
+//!
+//! [`migrate`] opens the database and brings its own schema up to date; [`build`] also loads the
+//! token key and creates the bootstrap admin, returning the [`AppState`]; [`router`] builds the
+//! axum app, so tests run the same app in-process. All SQL lives in `store` (over `db`, the one
+//! place that knows the three backends); it does not depend on the workspace server's crates.
+
+pub mod config;
+pub mod db;
+pub mod rbac;
+pub mod routes;
+pub mod schema;
+pub mod store;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::Request;
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+pub use zenpro_types::Error;
+
+pub use config::Config;
+pub use store::Store;
+
+/// Shared state of every request: the store, the configuration and the token key.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    /// HMAC key of CP tokens.
+    pub token_key: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The current UTC time as stored: ISO-8601 with microseconds, no zone.
+pub fn now_text() -> String {
+    time_text(chrono::Utc::now())
+}
+
+/// A UTC time as stored.
+pub fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+/// Open the database and bring the control-plane schema to the current version (no serving).
+/// Used by `zenpro control-plane migrate` and by [`build`].
+pub async fn migrate(config: &Config) -> Result<Store, Error> {
+    let db = db::Db::connect(&config.database_url).await?;
+    let version = schema::migrate(&db).await?;
+    tracing::info!(version, database = %db::redact_url(&config.database_url), "control-plane database ready");
+    Ok(Store::new(db))
+}
+
+/// Read or create the token key: the configured one, else a key generated once and kept in
+/// `<data_dir>/control-plane/token_secret` (owner-only), so tokens survive a restart.
+fn token_key(config: &Config) -> Result<Vec<u8>, Error> {
+    if let Some(k) = &config.token_secret {
+        return Ok(k.0.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("control-plane").join("token_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let k = existing.trim().to_string();
+        if !k.is_empty() {
+            return Ok(k.into_bytes());
+        }
+    }
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+    let key: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &key)?;
+    tracing::warn!(
+        path = %path.display(),
+        "ZENPRO_CP_TOKEN_SECRET is not set: generated a key and stored it; set the variable for several replicas"
+    );
+    Ok(key.into_bytes())
+}
+
+fn write_private(path: &Path, content: &str) -> Result<(), Error> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
+    f.write_all(content.as_bytes()).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Open and migrate the database, load the token key, create the bootstrap admin on first start.
+pub async fn build(config: Config) -> Result<AppState, Error> {
+    let store = migrate(&config).await?;
+    let key = token_key(&config)?;
+    Ok(AppState { store, config: Arc::new(config), token_key: Arc::new(key) })
+}
+
+async fn not_found() -> Error {
+    Error::not_found("Not found")
+}
+
+/// The whole app: `/health`, the browser pages at the root and the API under `/api/v1`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!("OK")) }))
+        .nest("/api/v1", routes::api())
+        .merge(routes::root())
+        .fallback(not_found)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| Error::internal("handler panicked").into_response()))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
+        ))
+}
