@@ -123,3 +123,31 @@ def test_python_read_back(c, made):
     assert [got["combined"]["id"]] == got["steps"]["combine"]["outputs"]["trace_combined"], got
     assert got["produce_int_output"] == INT_VALUE, got
     assert got["all_runs"] == [["trace_basic", "completed"], ["trace_failing", "failed"]], got
+
+
+LOG_METADATA = """
+import json
+from zenml import log_metadata
+from zenml.client import Client
+
+c = Client()
+run = c.get_pipeline_run({run_id!r})
+version = c.get_artifact_version("trace_int", "1")
+log_metadata(metadata={{"accuracy": 0.93, "notes": {{"data": "v2"}}}}, run_id_name_or_prefix=run.id)
+log_metadata(metadata={{"rows": 1200}}, step_name="produce_int", run_id_name_or_prefix=run.id)
+log_metadata(metadata={{"checked": True}}, artifact_version_id=version.id)
+run = c.get_pipeline_run(run.id)
+print("OUT json=" + json.dumps({{
+    "run": run.run_metadata,
+    "step": run.steps["produce_int"].run_metadata,
+    "artifact": c.get_artifact_version(version.id).run_metadata,
+}}))
+"""
+
+
+def test_log_metadata(c, made):
+    """`log_metadata` (POST /run-metadata) on a run, one of its steps and an artifact version."""
+    got = runs.snippet_json(c, LOG_METADATA.format(run_id=made["basic"]["run_id"]))
+    assert got["run"].get("accuracy") == 0.93 and got["run"].get("notes") == {"data": "v2"}, got
+    assert got["step"].get("rows") == 1200, got
+    assert got["artifact"].get("checked") is True, got

@@ -123,11 +123,11 @@ backend_tests!(schedules_templates_metadata_logs_heartbeats, |app: TestApp| asyn
     let md = json!({"project": f.project, "resources": [{"id": run_id, "type": "pipeline_run"}],
                     "stack_component_id": null, "values": {"accuracy": 0.9, "info": {"a": 1}},
                     "types": {"accuracy": "float", "info": "dict"}, "publisher_step_id": null});
-    let (s, _, b) = app.post_json("/api/v1/run_metadata", t, &md).await;
+    let (s, _, b) = app.post_json("/api/v1/run-metadata", t, &md).await;
     assert_eq!((s, b), (StatusCode::OK, Value::Null));
     let more = json!({"project": f.project, "resources": [{"id": run_id, "type": "pipeline_run"}],
                       "values": {"info": {"b": 2}}, "types": {"info": "dict"}});
-    assert_eq!(app.post_json("/api/v1/run_metadata", t, &more).await.0, StatusCode::OK);
+    assert_eq!(app.post_json("/api/v1/run-metadata", t, &more).await.0, StatusCode::OK);
     let (_, _, r) = app.get(&format!("/api/v1/runs/{run_id}"), t).await;
     assert_eq!(r["metadata"]["run_metadata"], json!({"accuracy": 0.9, "info": {"a": 1, "b": 2}}));
     assert_eq!(
@@ -138,10 +138,10 @@ backend_tests!(schedules_templates_metadata_logs_heartbeats, |app: TestApp| asyn
     let mut bad = md.clone();
     bad["values"] = json!({"a:b": 1});
     bad["types"] = json!({"a:b": "int"});
-    assert_eq!(app.post_json("/api/v1/run_metadata", t, &bad).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.post_json("/api/v1/run-metadata", t, &bad).await.0, StatusCode::UNPROCESSABLE_ENTITY);
     let mut missing = md.clone();
     missing["resources"] = json!([{"id": uuid::Uuid::new_v4(), "type": "step_run"}]);
-    assert_eq!(app.post_json("/api/v1/run_metadata", t, &missing).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.post_json("/api/v1/run-metadata", t, &missing).await.0, StatusCode::NOT_FOUND);
 
     // Run templates of the snapshot.
     let tmpl = json!({"project": f.project, "name": "tmpl", "description": "td", "source_snapshot_id": id(&snap),

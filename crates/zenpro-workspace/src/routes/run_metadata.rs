@@ -1,4 +1,4 @@
-//! Run metadata: `POST /run_metadata` stores key/value metadata for runs, steps, artifact
+//! Run metadata: `POST /run-metadata` stores key/value metadata for runs, steps, artifact
 //! versions, model versions, schedules and wait conditions (answering `null`).
 
 use axum::extract::State;
@@ -15,7 +15,7 @@ use crate::extract::JsonBody;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/run_metadata", post(create))
+    Router::new().route("/run-metadata", post(create))
 }
 
 /// `MetadataTypeEnum` values.
