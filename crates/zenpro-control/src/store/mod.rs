@@ -1,6 +1,10 @@
 //! All SQL of the control plane, one module per resource, returning typed rows. Handlers never
 //! see SQL. Errors: unique violation → 409 (by error code), pool/IO → 503, else 500.
 
+pub mod devices;
+pub mod shares;
+pub mod usage;
+
 use crate::db::{Db, Query, map_err};
 use zenpro_types::Error;
 
