@@ -182,9 +182,13 @@ fn detail_of(value: &Value) -> Option<String> {
     if let Some(detail) = value.get("detail") {
         return match detail {
             Value::String(s) => Some(s.clone()),
-            // ZenML: [ExceptionClass, message]
+            // ZenML: [ExceptionClass, message]; a KeyError's message is Python's repr, in quotes.
             Value::Array(items) if items.len() == 2 && items.iter().all(Value::is_string) => {
-                Some(items[1].as_str().unwrap_or_default().to_string())
+                let message = items[1].as_str().unwrap_or_default();
+                let unquoted = (items[0] == "KeyError" && message.len() >= 2)
+                    .then(|| message.strip_prefix('\'').and_then(|m| m.strip_suffix('\'')))
+                    .flatten();
+                Some(unquoted.unwrap_or(message).to_string())
             }
             // FastAPI validation: [{loc, msg, type}, ...]
             Value::Array(items) => {
@@ -261,6 +265,14 @@ mod tests {
     fn error_bodies_yield_the_server_message() {
         let zenml = r#"{"detail": ["KeyError", "Organization 'nope' not found"]}"#;
         assert_eq!(error_message(StatusCode::NOT_FOUND, zenml), "Organization 'nope' not found (HTTP 404 Not Found)");
+        assert_eq!(
+            error_message(StatusCode::NOT_FOUND, r#"{"detail": ["KeyError", "'No workspace ws9'"]}"#),
+            "No workspace ws9 (HTTP 404 Not Found)"
+        );
+        assert_eq!(
+            error_message(StatusCode::CONFLICT, r#"{"detail": ["EntityExistsError", "'x' exists"]}"#),
+            "'x' exists (HTTP 409 Conflict)"
+        );
         assert_eq!(
             error_message(StatusCode::FORBIDDEN, r#"{"detail": "not allowed"}"#),
             "not allowed (HTTP 403 Forbidden)"
