@@ -25,6 +25,7 @@ pub mod secrets;
 pub mod settings;
 pub mod snapshots;
 pub mod stacks;
+pub mod statistics;
 pub mod steps;
 pub mod tags;
 pub mod users;

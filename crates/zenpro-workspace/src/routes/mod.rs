@@ -20,8 +20,10 @@ pub mod secrets;
 pub mod service_accounts;
 pub mod snapshots;
 pub mod stacks;
+pub mod statistics;
 pub mod steps;
 pub mod tags;
+pub mod unimplemented;
 pub mod users;
 
 use axum::Router;
@@ -54,4 +56,6 @@ pub fn api() -> Router<AppState> {
         .merge(steps::router())
         .merge(logs::router())
         .merge(run_metadata::router())
+        .merge(statistics::router())
+        .merge(unimplemented::router())
 }

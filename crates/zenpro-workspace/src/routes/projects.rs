@@ -1,4 +1,5 @@
-//! Projects: `/projects` and `/projects/{name_or_id}`.
+//! Projects: `/projects` and `/projects/{name_or_id}` (also under their deprecated name
+//! `/workspaces`).
 
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -18,6 +19,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects", get(list).post(create))
         .route("/projects/{project}", get(get_one).put(update).delete(delete))
+        // The deprecated `/workspaces` name of projects, still served by the reference.
+        .route("/workspaces", get(list).post(create))
+        .route("/workspaces/{project}", get(get_one).put(update).delete(delete))
 }
 
 async fn list(State(state): State<AppState>, _auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {

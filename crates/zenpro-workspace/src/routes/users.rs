@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{user}", get(get_user).put(update_user).delete(delete_user))
         .route("/users/{user}/activate", axum::routing::put(activate_user))
         .route("/users/{user}/deactivate", axum::routing::put(deactivate_user))
+        .route("/users/{user}/email-opt-in", axum::routing::put(email_opt_in))
 }
 
 /// A new activation token (`secrets.token_hex(32)`): the clear token for the response and
@@ -239,6 +240,24 @@ async fn update_user(
     let target = state.store().get_account(&NameOrId::parse(&key), false).await?;
     let user = apply_update(&state, &auth, &target, b, Via::Users).await?;
     Ok(Json(models::user(&user, true)))
+}
+
+/// `PUT /users/{user}/email-opt-in`: one's own email and opt-in answer. As the reference, the
+/// user must be named by id (it compares the path with the caller's id) and only `email` and
+/// `email_opted_in` of the body are applied.
+async fn email_opt_in(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(key): Path<String>,
+    JsonBody(b): JsonBody<UserUpdateBody>,
+) -> Result<Json<Value>, Error> {
+    let target = state.store().get_account(&NameOrId::parse(&key), false).await?;
+    if key.parse::<uuid::Uuid>().ok() != Some(models::id_of(&auth.user.id)) {
+        return Err(Error::credentials("Users can not opt in on behalf of another user."));
+    }
+    let u = UserUpdate { email: b.email.map(Some), email_opted_in: b.email_opted_in.map(Some), ..Default::default() };
+    let user = state.store().update_account(models::id_of(&target.id), u).await?;
+    Ok(Json(models::user_private(&user, true)))
 }
 
 /// `PUT /current-user`.
