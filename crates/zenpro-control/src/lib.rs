@@ -6,8 +6,10 @@
 //! axum app, so tests run the same app in-process. All SQL lives in `store` (over `db`, the one
 //! place that knows the three backends); it does not depend on the workspace server's crates.
 
+pub mod auth;
 pub mod config;
 pub mod db;
+pub mod extract;
 pub mod rbac;
 pub mod routes;
 pub mod schema;
@@ -104,7 +106,37 @@ fn write_private(path: &Path, content: &str) -> Result<(), Error> {
 pub async fn build(config: Config) -> Result<AppState, Error> {
     let store = migrate(&config).await?;
     let key = token_key(&config)?;
+    bootstrap_admin(&store, &config).await?;
     Ok(AppState { store, config: Arc::new(config), token_key: Arc::new(key) })
+}
+
+/// On first start (no user at all), create the super-user `ZENPRO_CP_ADMIN_USERNAME` with
+/// `ZENPRO_CP_ADMIN_PASSWORD`; without a password, warn and create nobody.
+async fn bootstrap_admin(store: &Store, config: &Config) -> Result<(), Error> {
+    if store.user_count().await? > 0 {
+        return Ok(());
+    }
+    let Some(pw) = config.admin_password.as_ref().filter(|p| !p.0.is_empty()) else {
+        tracing::warn!("no users yet and ZENPRO_CP_ADMIN_PASSWORD is not set: no admin was created");
+        return Ok(());
+    };
+    let hash = zenpro_auth::password::hash(pw.0.clone()).await?;
+    match store
+        .create_user(store::users::NewUser {
+            username: config.admin_username.clone(),
+            password_hash: Some(hash),
+            is_superuser: true,
+            active: true,
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(_) => tracing::info!(username = %config.admin_username, "created the bootstrap super-user"),
+        // Another replica created it first.
+        Err(Error::EntityExists(_)) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 async fn not_found() -> Error {

@@ -5,6 +5,14 @@ pub mod devices;
 pub mod shares;
 pub mod usage;
 
+pub mod api_keys;
+pub mod login_failures;
+pub mod organizations;
+pub mod roles;
+pub mod teams;
+pub mod users;
+pub mod workspaces;
+
 use crate::db::{Db, Query, map_err};
 use zenpro_types::Error;
 

@@ -2,8 +2,8 @@
 //! yields the authenticated account, so authorization is in the handler's signature.
 
 pub mod api_key;
-pub mod jwt;
-pub mod password;
+pub use zenpro_auth::jwt;
+pub use zenpro_auth::password;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;

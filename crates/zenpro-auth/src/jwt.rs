@@ -62,6 +62,11 @@ fn mac(key: &[u8]) -> HmacSha256 {
 
 /// Sign claims.
 pub fn encode(claims: &Claims, key: &[u8]) -> String {
+    sign(claims, key)
+}
+
+/// Sign any JSON claims object with HS256 (the control plane has claims of its own).
+pub fn sign<T: Serialize>(claims: &T, key: &[u8]) -> String {
     let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
     let signing_input = format!("{header}.{payload}");
@@ -71,15 +76,9 @@ pub fn encode(claims: &Claims, key: &[u8]) -> String {
     format!("{signing_input}.{sig}")
 }
 
-/// Verify the signature, issuer, audience and expiry (with leeway) of a token.
-pub fn decode(
-    token: &str,
-    key: &[u8],
-    issuer: &str,
-    audience: &str,
-    leeway_seconds: i64,
-    now: f64,
-) -> Result<Claims, Error> {
+/// Check an HS256 token's form and signature and return its payload; expiry, issuer and
+/// audience are the caller's to check.
+pub fn verify<T: serde::de::DeserializeOwned>(token: &str, key: &[u8]) -> Result<T, Error> {
     let invalid = |why: &str| Error::credentials(format!("Authentication error: error decoding access token: {why}."));
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
@@ -94,8 +93,20 @@ pub fn decode(
     let mut m = mac(key);
     m.update(format!("{h}.{p}").as_bytes());
     m.verify_slice(&sig).map_err(|_| invalid("Signature verification failed"))?;
-    let claims: Claims =
-        B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| invalid("Invalid payload"))?;
+    B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| invalid("Invalid payload"))
+}
+
+/// Verify the signature, issuer, audience and expiry (with leeway) of a token.
+pub fn decode(
+    token: &str,
+    key: &[u8],
+    issuer: &str,
+    audience: &str,
+    leeway_seconds: i64,
+    now: f64,
+) -> Result<Claims, Error> {
+    let invalid = |why: &str| Error::credentials(format!("Authentication error: error decoding access token: {why}."));
+    let claims: Claims = verify(token, key)?;
     if let Some(exp) = claims.exp
         && (exp + leeway_seconds) as f64 <= now
     {
