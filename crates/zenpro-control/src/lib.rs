@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod extract;
+pub mod pages;
 pub mod rbac;
 pub mod routes;
 pub mod schema;

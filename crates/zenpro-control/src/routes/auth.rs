@@ -114,10 +114,9 @@ async fn login(State(state): State<AppState>, req: Request) -> Result<Response, 
     }
 }
 
-// HOOK for the device flow (cp-protocol engineer): replace the body with
-// `crate::routes::device::device_code_grant(state, form).await` once routes/device.rs exists.
-async fn device_code(_state: &AppState, _form: LoginForm) -> Result<Response, Error> {
-    Err(Error::NotImplemented("The device authorization grant is not available yet.".into()))
+/// The device-code grant lives with the rest of the device flow.
+async fn device_code(state: &AppState, form: LoginForm) -> Result<Response, Error> {
+    crate::routes::device::device_code_grant(state, form).await
 }
 
 async fn api_key_grant(state: &AppState, key: &str) -> Result<Response, Error> {

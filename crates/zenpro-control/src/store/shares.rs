@@ -154,6 +154,19 @@ impl Store {
         .await
     }
 
+    /// The workspaces where a principal holds a share (directly or through its teams).
+    pub async fn workspaces_with_shares(&self, principal: Uuid) -> Result<Vec<Uuid>, Error> {
+        let rows: Vec<Row> = self
+            .all(q!(
+                "SELECT DISTINCT workspace_id FROM shares WHERE user_id = ? OR team_id IN \
+                 (SELECT team_id FROM team_members WHERE user_id = ?)",
+                principal,
+                principal
+            ))
+            .await?;
+        Ok(rows.iter().map(|r| r.uuid("workspace_id")).collect())
+    }
+
     /// Every share of a resource in a workspace (for tests and the admin view).
     pub async fn shares_on(&self, workspace_id: Uuid, resource: &Resource) -> Result<Vec<ShareRow>, Error> {
         self.all(q!(
