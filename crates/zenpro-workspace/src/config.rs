@@ -75,6 +75,47 @@ pub struct Config {
     pub analytics_opt_in: bool,
     /// `ZENML_SERVER_AUTH_COOKIE_NAME`.
     pub auth_cookie_name: Option<String>,
+    /// Pro mode (`ZENML_SERVER_DEPLOYMENT_TYPE=cloud`): governed by a control plane.
+    pub pro: Option<ProConfig>,
+}
+
+/// The `ZENML_SERVER_PRO_*` settings of a workspace enrolled with a control plane, plus
+/// zenpro's own `ZENPRO_PRO_*` tuning.
+#[derive(Debug, Clone)]
+pub struct ProConfig {
+    /// `ZENML_SERVER_PRO_API_URL` (the control plane API, "PRO_API"), no trailing `/`.
+    pub api_url: String,
+    /// `ZENML_SERVER_PRO_DASHBOARD_URL` ("DASH"), no trailing `/`.
+    pub dashboard_url: String,
+    /// `ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET` (or `_FILE`): the enrollment key.
+    pub oauth2_client_secret: Secret,
+    /// `ZENML_SERVER_PRO_OAUTH2_AUDIENCE`.
+    pub oauth2_audience: String,
+    /// `ZENML_SERVER_PRO_ORGANIZATION_ID` / `_NAME`.
+    pub organization_id: uuid::Uuid,
+    pub organization_name: Option<String>,
+    /// `ZENML_SERVER_PRO_WORKSPACE_ID` (OAuth2 client id, server id of a fresh DB) / `_NAME`.
+    pub workspace_id: uuid::Uuid,
+    pub workspace_name: Option<String>,
+    /// `ZENML_SERVER_PRO_HTTP_TIMEOUT` (30 s): timeout of control-plane calls.
+    pub http_timeout_seconds: u64,
+    /// `ZENPRO_PRO_HEARTBEAT_SECONDS` (60): period of the `PATCH /workspace_status` heartbeat.
+    pub heartbeat_seconds: u64,
+    /// `ZENPRO_PRO_CACHE_SECONDS` (30): how long external-user and RBAC answers are reused.
+    pub cache_seconds: u64,
+}
+
+impl ProConfig {
+    /// `{DASH}/api/auth/login`: where a browser logs in.
+    pub fn external_login_url(&self) -> String {
+        format!("{}/api/auth/login", self.dashboard_url)
+    }
+
+    /// The workspace's page on the control-plane dashboard, `{DASH}/workspaces/{name}`.
+    pub fn workspace_dashboard_url(&self) -> String {
+        let name = self.workspace_name.clone().unwrap_or_else(|| self.workspace_id.to_string());
+        format!("{}/workspaces/{name}", self.dashboard_url)
+    }
 }
 
 /// A configuration error naming the variable.
@@ -169,23 +210,35 @@ impl Config {
         if !matches!(auth_scheme.as_str(), "OAUTH2_PASSWORD_BEARER" | "HTTP_BASIC" | "NO_AUTH" | "EXTERNAL") {
             return Err(ConfigError(format!("ZENML_SERVER_AUTH_SCHEME={auth_scheme:?} is not an auth scheme")));
         }
-        if auth_scheme != "OAUTH2_PASSWORD_BEARER" {
+        let deployment_type = get("ZENML_SERVER_DEPLOYMENT_TYPE").unwrap_or("other").to_string();
+        let pro = if deployment_type == "cloud" { Some(pro_config(env)?) } else { None };
+        if pro.is_none() && auth_scheme != "OAUTH2_PASSWORD_BEARER" {
             return Err(ConfigError(format!(
                 "ZENML_SERVER_AUTH_SCHEME={auth_scheme:?} is not supported by this zenpro version (only OAUTH2_PASSWORD_BEARER)"
             )));
         }
-        let external_server_id = match get("ZENML_SERVER_EXTERNAL_SERVER_ID") {
+        let mut external_server_id = match get("ZENML_SERVER_EXTERNAL_SERVER_ID") {
             Some(v) => Some(
                 uuid::Uuid::parse_str(v)
                     .map_err(|_| ConfigError(format!("ZENML_SERVER_EXTERNAL_SERVER_ID={v:?} is not a UUID")))?,
             ),
             None => None,
         };
+        let mut jwt_expire_minutes = int_var("ZENML_SERVER_JWT_TOKEN_EXPIRE_MINUTES")?;
+        let mut dashboard_url = get("ZENML_SERVER_DASHBOARD_URL").unwrap_or("").to_string();
+        let mut auth_scheme = auth_scheme;
+        // Pro mode overrides what the control plane decides (`get_server_config`).
+        if let Some(p) = &pro {
+            auth_scheme = "EXTERNAL".into();
+            external_server_id = Some(p.workspace_id);
+            jwt_expire_minutes = jwt_expire_minutes.or(Some(60));
+            dashboard_url = p.workspace_dashboard_url();
+        }
         Ok(Config {
             store_url,
             data_dir,
             jwt_secret_key: file_or("ZENML_SERVER_JWT_SECRET_KEY")?.map(Secret),
-            jwt_expire_minutes: int_var("ZENML_SERVER_JWT_TOKEN_EXPIRE_MINUTES")?,
+            jwt_expire_minutes,
             jwt_leeway_seconds: int_var("ZENML_SERVER_JWT_TOKEN_LEEWAY_SECONDS")?.unwrap_or(10),
             jwt_issuer: get("ZENML_SERVER_JWT_TOKEN_ISSUER").map(str::to_string),
             jwt_audience: get("ZENML_SERVER_JWT_TOKEN_AUDIENCE").map(str::to_string),
@@ -196,10 +249,10 @@ impl Config {
             local_stores_path: get("ZENML_LOCAL_STORES_PATH").map(PathBuf::from),
             secrets_store_type,
             secrets_encryption_key,
-            deployment_type: get("ZENML_SERVER_DEPLOYMENT_TYPE").unwrap_or("other").to_string(),
+            deployment_type,
             auth_scheme,
             server_url: get("ZENML_SERVER_SERVER_URL").unwrap_or("").to_string(),
-            dashboard_url: get("ZENML_SERVER_DASHBOARD_URL").unwrap_or("").to_string(),
+            dashboard_url,
             external_server_id,
             device_auth_timeout: int_var("ZENML_SERVER_DEVICE_AUTH_TIMEOUT")?.unwrap_or(300),
             device_auth_polling_interval: int_var("ZENML_SERVER_DEVICE_AUTH_POLLING_INTERVAL")?.unwrap_or(5),
@@ -208,8 +261,70 @@ impl Config {
             trusted_device_expiration_minutes: int_var("ZENML_SERVER_TRUSTED_DEVICE_EXPIRATION_MINUTES")?,
             analytics_opt_in: bool_var("ZENML_ANALYTICS_OPT_IN", true)?,
             auth_cookie_name: get("ZENML_SERVER_AUTH_COOKIE_NAME").map(str::to_string),
+            pro,
         })
     }
+
+    /// Whether the server runs in Pro mode (governed by a control plane).
+    pub fn is_pro(&self) -> bool {
+        self.pro.is_some()
+    }
+}
+
+/// Read the `ZENML_SERVER_PRO_*` variables; a required one missing stops start-up naming it.
+fn pro_config(env: &HashMap<String, String>) -> Result<ProConfig, ConfigError> {
+    let get = |k: &str| env.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let required = |k: &str| {
+        get(k).map(str::to_string).ok_or_else(|| {
+            ConfigError(format!("{k} is required when ZENML_SERVER_DEPLOYMENT_TYPE=cloud (Pro mode) but is not set"))
+        })
+    };
+    let uuid_var = |k: &str| -> Result<uuid::Uuid, ConfigError> {
+        let v = required(k)?;
+        uuid::Uuid::parse_str(&v).map_err(|_| ConfigError(format!("{k}={v:?} is not a UUID")))
+    };
+    let secs = |k: &str, d: u64| -> Result<u64, ConfigError> {
+        match get(k) {
+            None => Ok(d),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError(format!("{k}={v:?} is not a positive number of seconds"))),
+            },
+        }
+    };
+    let secret_var = "ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET";
+    let oauth2_client_secret = match get(secret_var) {
+        Some(v) => v.to_string(),
+        None => match get(&format!("{secret_var}_FILE")) {
+            Some(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim().to_string())
+                .map_err(|e| ConfigError(format!("{secret_var}_FILE={path:?} cannot be read: {e}")))?,
+            None => required(secret_var)?,
+        },
+    };
+    if oauth2_client_secret.is_empty() {
+        return Err(ConfigError(format!("{secret_var} (the enrollment key) is empty")));
+    }
+    let url = |k: &str| -> Result<String, ConfigError> {
+        let v = required(k)?;
+        if !(v.starts_with("http://") || v.starts_with("https://")) {
+            return Err(ConfigError(format!("{k}={v:?} is not an http(s) URL")));
+        }
+        Ok(v.trim_end_matches('/').to_string())
+    };
+    Ok(ProConfig {
+        api_url: url("ZENML_SERVER_PRO_API_URL")?,
+        dashboard_url: url("ZENML_SERVER_PRO_DASHBOARD_URL")?,
+        oauth2_client_secret: Secret(oauth2_client_secret),
+        oauth2_audience: required("ZENML_SERVER_PRO_OAUTH2_AUDIENCE")?,
+        organization_id: uuid_var("ZENML_SERVER_PRO_ORGANIZATION_ID")?,
+        organization_name: get("ZENML_SERVER_PRO_ORGANIZATION_NAME").map(str::to_string),
+        workspace_id: uuid_var("ZENML_SERVER_PRO_WORKSPACE_ID")?,
+        workspace_name: get("ZENML_SERVER_PRO_WORKSPACE_NAME").map(str::to_string),
+        http_timeout_seconds: secs("ZENML_SERVER_PRO_HTTP_TIMEOUT", 30)?,
+        heartbeat_seconds: secs("ZENPRO_PRO_HEARTBEAT_SECONDS", 60)?,
+        cache_seconds: secs("ZENPRO_PRO_CACHE_SECONDS", 30)?,
+    })
 }
 
 #[cfg(test)]
@@ -239,6 +354,80 @@ mod tests {
                 .unwrap();
         assert_eq!(c.secrets_encryption_key, Some(Secret("k".into())));
         assert_eq!(format!("{:?}", c.secrets_encryption_key), "Some(\"***\")");
+    }
+
+    const WS: &str = "9a0b7c3e-4d1f-4e2a-8b3c-1d2e3f4a5b6c";
+    const ORG: &str = "1b2c3d4e-5f60-4718-92a3-b4c5d6e7f809";
+
+    fn pro_env() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("ZENML_SERVER_DEPLOYMENT_TYPE", "cloud"),
+            ("ZENML_SERVER_PRO_API_URL", "http://cp.example/api/v1/"),
+            ("ZENML_SERVER_PRO_DASHBOARD_URL", "http://cp.example/"),
+            ("ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET", "enrollment-key-value"),
+            ("ZENML_SERVER_PRO_OAUTH2_AUDIENCE", "http://cp.example/api/v1"),
+            ("ZENML_SERVER_PRO_ORGANIZATION_ID", ORG),
+            ("ZENML_SERVER_PRO_WORKSPACE_ID", WS),
+            ("ZENML_SERVER_PRO_WORKSPACE_NAME", "ws1"),
+        ]
+    }
+
+    #[test]
+    fn pro_mode_overrides_and_strips_slashes() {
+        let c = Config::from_map(&env(&pro_env())).unwrap();
+        let p = c.pro.as_ref().unwrap();
+        assert_eq!(p.api_url, "http://cp.example/api/v1");
+        assert_eq!(p.dashboard_url, "http://cp.example");
+        assert_eq!(c.auth_scheme, "EXTERNAL");
+        assert_eq!(c.external_server_id, Some(uuid::Uuid::parse_str(WS).unwrap()));
+        assert_eq!(c.jwt_expire_minutes, Some(60));
+        assert_eq!(c.dashboard_url, "http://cp.example/workspaces/ws1");
+        assert_eq!((p.http_timeout_seconds, p.heartbeat_seconds, p.cache_seconds), (30, 60, 30));
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("enrollment-key-value"), "{debug}");
+        let mut e = pro_env();
+        e.push(("ZENML_SERVER_JWT_TOKEN_EXPIRE_MINUTES", "15"));
+        e.push(("ZENML_SERVER_AUTH_SCHEME", "OAUTH2_PASSWORD_BEARER"));
+        let c = Config::from_map(&env(&e)).unwrap();
+        assert_eq!((c.jwt_expire_minutes, c.auth_scheme.as_str()), (Some(15), "EXTERNAL"));
+    }
+
+    #[test]
+    fn pro_mode_names_a_missing_variable() {
+        for var in [
+            "ZENML_SERVER_PRO_API_URL",
+            "ZENML_SERVER_PRO_DASHBOARD_URL",
+            "ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET",
+            "ZENML_SERVER_PRO_OAUTH2_AUDIENCE",
+            "ZENML_SERVER_PRO_ORGANIZATION_ID",
+            "ZENML_SERVER_PRO_WORKSPACE_ID",
+        ] {
+            let e: Vec<_> = pro_env().into_iter().filter(|(k, _)| *k != var).collect();
+            let err = Config::from_map(&env(&e)).unwrap_err();
+            assert!(err.0.contains(var), "{err}");
+        }
+        let mut e = pro_env();
+        e.push(("ZENPRO_PRO_HEARTBEAT_SECONDS", "soon"));
+        assert!(Config::from_map(&env(&e)).unwrap_err().0.contains("ZENPRO_PRO_HEARTBEAT_SECONDS"));
+    }
+
+    #[test]
+    fn external_scheme_is_refused_outside_pro_mode() {
+        let e = Config::from_map(&env(&[("ZENML_SERVER_AUTH_SCHEME", "EXTERNAL")])).unwrap_err();
+        assert!(e.0.contains("ZENML_SERVER_AUTH_SCHEME"), "{e}");
+    }
+
+    #[test]
+    fn enrollment_key_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "from-file\n").unwrap();
+        let path = path.display().to_string();
+        let mut e: Vec<(&str, &str)> =
+            pro_env().into_iter().filter(|(k, _)| *k != "ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET").collect();
+        e.push(("ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET_FILE", &path));
+        let c = Config::from_map(&env(&e)).unwrap();
+        assert_eq!(c.pro.unwrap().oauth2_client_secret.0, "from-file");
     }
 
     #[test]

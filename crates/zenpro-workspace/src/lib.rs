@@ -78,7 +78,8 @@ pub async fn migrate(config: &Config) -> Result<(Store, Outcome), Error> {
             server_id: config.external_server_id,
             server_name: "default".into(),
             enable_analytics: config.analytics_opt_in,
-            default_project: Some(config.default_project_name.clone()),
+            // A Pro workspace gets no default project (pro-protocol §3.2).
+            default_project: (!config.is_pro()).then(|| config.default_project_name.clone()),
         },
     )
     .await?;
@@ -99,7 +100,7 @@ pub async fn build(config: Config) -> Result<AppState, Error> {
         }
     }
     // Hashing is slow: only hash the default password while activation is still pending.
-    let default_user = if config.auto_activate && !store.settings().await?.active {
+    let default_user = if config.auto_activate && !config.is_pro() && !store.settings().await?.active {
         let pw = config.default_user_password.0.clone();
         Some(DefaultUser {
             name: config.default_user_name.clone(),
@@ -109,7 +110,14 @@ pub async fn build(config: Config) -> Result<AppState, Error> {
     } else {
         None
     };
-    store.ensure_defaults(Some(&config.default_project_name), default_user.as_ref()).await?;
+    let default_project = (!config.is_pro()).then_some(config.default_project_name.as_str());
+    store.ensure_defaults(default_project, default_user.as_ref()).await?;
+    if config.is_pro() && !store.settings().await?.active {
+        // EXTERNAL servers are activated at initialisation, without a default user.
+        store
+            .update_settings(zenpro_store::settings::SettingsUpdate { active: Some(true), ..Default::default() })
+            .await?;
+    }
     let server_id = store.server_id().await?;
     let key = jwt_key(&config)?;
     Ok(AppState::new(store, config, server_id, key))
