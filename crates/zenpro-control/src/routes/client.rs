@@ -29,9 +29,9 @@ use crate::store::workspaces::WorkspaceRow;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/workspaces", get(list_workspaces))
-        .route("/workspaces/{id}", get(get_workspace))
+        .route("/workspaces/{key}", get(get_workspace))
         .route("/organizations", get(list_organizations))
-        .route("/organizations/{id}", get(get_organization))
+        .route("/organizations/{key}", get(get_organization))
 }
 
 /// `OrganizationRead`.

@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/rbac/allowed_resource_ids", get(allowed_resource_ids))
         .route("/rbac/resource_members", post(resource_members))
         .route("/rbac/resources", delete(delete_resources))
-        .route("/organizations/{id}/entitlement/{feature}", get(entitlement))
+        .route("/organizations/{key}/entitlement/{feature}", get(entitlement))
         .route("/usage-event", post(usage_event))
 }
 
