@@ -6,10 +6,12 @@
 //! axum app, so tests run the same app in-process. All SQL lives in `store` (over `db`, the one
 //! place that knows the three backends); it does not depend on the workspace server's crates.
 
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod extract;
+pub mod models;
 pub mod pages;
 pub mod rbac;
 pub mod routes;

@@ -3,7 +3,13 @@
 pub mod auth;
 pub mod client;
 pub mod device;
+pub mod organizations;
 pub mod protocol;
+pub mod roles;
+pub mod service_accounts;
+pub mod teams;
+pub mod users;
+pub mod workspaces;
 
 use axum::Router;
 
@@ -11,7 +17,17 @@ use crate::AppState;
 
 /// Everything under `/api/v1`.
 pub fn api() -> Router<AppState> {
-    Router::new().merge(auth::router()).merge(device::router()).merge(client::router()).merge(protocol::router())
+    Router::new()
+        .merge(auth::router())
+        .merge(device::router())
+        .merge(client::router())
+        .merge(protocol::router())
+        .merge(users::router())
+        .merge(organizations::router())
+        .merge(workspaces::router())
+        .merge(teams::router())
+        .merge(roles::router())
+        .merge(service_accounts::router())
 }
 
 /// Browser pages at the root (login, device approval).
