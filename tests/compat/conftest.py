@@ -209,6 +209,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             candidates = [value]
         elif isinstance(value, ServerFactory):
             candidates = value.servers
+        elif hasattr(value, "report_sections"):  # zenpro_compat.pro.ProEnv (control plane tests)
+            report.sections.extend(value.report_sections())
         for srv in candidates:
             if id(srv) in shown:
                 continue

@@ -18,9 +18,19 @@ REQUIREMENTS=(
   "bcrypt==4.0.1"          # passlib 1.7.4 (used by the zenml server) breaks with bcrypt>=4.1
   "pytest==9.2.0"
   "pytest-timeout==2.4.0"
+  "playwright==1.65.2"     # drives Debian's /usr/bin/chromium (no browser download) in the Pro tests
 )
 MARKER="$VENV/.zenpro-compat-requirements"
 WANT="$(printf '%s\n' "${REQUIREMENTS[@]}")"
+
+# The Pro tests' browser: Debian's chromium (Playwright's own browser builds cannot be fetched).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "setup.sh: installing chromium (Debian) for the control plane browser tests" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+    || { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null \
+         && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
+    || echo "setup.sh: could not install chromium; the browser test will fail" >&2
+fi
 
 if [ -x "$VENV/bin/python" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$WANT" ]; then
   exit 0
@@ -41,7 +51,8 @@ fi
 CHECK_CFG="$(mktemp -d)"
 ZENML_CONFIG_PATH="$CHECK_CFG" ZENML_ANALYTICS_OPT_IN=false "$VENV/bin/python" - <<'PY'
 import importlib
-for mod in ("zenml.zen_server.zen_server_api", "zenml.client", "pymysql", "pytest_timeout", "requests"):
+for mod in ("zenml.zen_server.zen_server_api", "zenml.client", "pymysql", "pytest_timeout", "requests",
+            "playwright.sync_api"):
     importlib.import_module(mod)
 import zenml
 assert zenml.__version__ == "0.98.0", zenml.__version__
