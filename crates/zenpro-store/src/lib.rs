@@ -12,6 +12,7 @@ pub mod connectors;
 pub mod db;
 pub mod devices;
 pub mod flavors;
+pub mod hook_invocations;
 pub mod list;
 pub mod logs;
 pub mod model_registry;

@@ -6,6 +6,7 @@ pub mod components;
 pub mod connectors;
 pub mod devices;
 pub mod flavors;
+pub mod hook_invocations;
 pub mod info;
 pub mod login;
 pub mod logs;
@@ -56,6 +57,7 @@ pub fn api() -> Router<AppState> {
         .merge(steps::router())
         .merge(logs::router())
         .merge(run_metadata::router())
+        .merge(hook_invocations::router())
         .merge(statistics::router())
         .merge(unimplemented::router())
 }

@@ -23,8 +23,6 @@ const UNIMPLEMENTED: &[(&str, &[Method])] = &[
     ("/deployments", &[Method::GET, Method::POST]),
     ("/deployments/{id}", &[Method::DELETE, Method::GET, Method::PUT]),
     ("/flavors/sync", &[Method::PATCH]),
-    ("/hook_invocations", &[Method::GET, Method::POST]),
-    ("/hook_invocations/{id}", &[Method::DELETE, Method::GET]),
     ("/load-info", &[Method::GET]),
     ("/logs/{logs_id}/entries", &[Method::GET]),
     ("/pipeline_snapshots/prune", &[Method::POST]),
