@@ -218,6 +218,9 @@ def test_workspace_viewer_reads_but_cannot_create(pro: ProEnv, client_factory):
 
     r = c.zenml("stack", "list").ok()
     assert "default" in r.out, r.describe()
+    # Logging in by the workspace URL: the client finds our CP in the workspace's /info and
+    # looks the workspace up with GET /workspaces?url=...&member_only=True.
+    connected(c.zenml("login", pro.ws.url))
     r = c.zenml("stack", "register", "victor-stack", "-o", "default", "-a", "default")
     refused(r, "Insufficient permissions to CREATE resource 'stack'")
     no_server_error(r)
@@ -311,6 +314,26 @@ def test_project_scoped_grant_limits_the_project_list(pro: ProEnv, client_factor
     """).ok()
     assert r.values()["projects"] == "proj-x", r.describe()
     refused(c.zenml("project", "register", "pia-project"), "Insufficient permissions to CREATE resource 'project'")
+
+
+def test_organization_roles(pro: ProEnv, client_factory):
+    # Organization Member: membership only, no workspace access; organization Viewer: workspace
+    # Viewer on every workspace of the organization.
+    member_pw = pro.user("mona")
+    pro.grant("mona", "Member", ("--org", ORG))
+    c = pro_client(client_factory, pro, "mona")
+    store_pro_token(c, pro.cp, "mona", member_pw).ok()
+    refused(c.zenml("login", WORKSPACE, "--pro-api-url", pro.cp.api_url), "No ZenML Pro server")
+    refused(connect_with_pro_token(c, pro.ws), "Not authorized to access this server")
+
+    viewer_pw = pro.user("otto")
+    pro.grant("otto", "Viewer", ("--org", ORG))
+    c = pro_client(client_factory, pro, "otto")
+    store_pro_token(c, pro.cp, "otto", viewer_pw).ok()
+    connected(c.zenml("login", WORKSPACE, "--pro-api-url", pro.cp.api_url))
+    assert "default" in c.zenml("stack", "list").ok().out
+    refused(c.zenml("stack", "register", "otto-stack", "-o", "default", "-a", "default"),
+            "Insufficient permissions to CREATE resource 'stack'")
 
 
 def test_team_grant_admits_its_members(pro: ProEnv, client_factory):
