@@ -181,6 +181,9 @@ def test_service_account_key_logins(pro: ProEnv, client_factory):
     connected(r)
     r = c.zenml("stack", "list").ok()
     assert "default" in r.out, r.describe()
+    # `zenml status` with a stored Pro key asks GET /workspaces?url=<store url>&member_only=True.
+    r = c.zenml("status").ok()
+    assert WORKSPACE in r.out and pro.ws.url in r.out, r.describe()
     r = c.python("""
         from zenml.client import Client
         u = Client().active_user
@@ -479,3 +482,28 @@ def test_rotated_enrollment_key(pro: ProEnv):
                              client_secret=old, audience=cp.api_url)
     assert resp.status_code == 401, describe(resp)
     pro.workspace_token(spare["workspace_id"], new)
+
+
+def test_deactivated_workspace_refuses_logins(pro: ProEnv, client_factory):
+    """Deactivating the workspace (admin API) refuses new logins at once; re-activating it
+    lets them in again. Last in the module: it changes the shared workspace."""
+    password = pro.user("dave", role="Viewer")
+    admin = pro.admin_token()
+
+    def set_state(state: str) -> None:
+        resp = pro.cp.request("PATCH", f"/workspaces/{WORKSPACE}", admin, json={"desired_state": state})
+        assert resp.status_code == 200 and resp.json().get("desired_state") == state, describe(resp)
+
+    set_state("deactivated")
+    try:
+        c = pro_client(client_factory, pro, "dave-deactivated")
+        store_pro_token(c, pro.cp, "dave", password).ok()
+        r = c.zenml("login", WORKSPACE, "--pro-api-url", pro.cp.api_url).failed()
+        no_server_error(r)
+        assert "Connected to ZenML Pro server" not in r.out, r.describe()
+        refused(connect_with_pro_token(c, pro.ws), "Not authorized to access this server")
+    finally:
+        set_state("available")
+    c = pro_client(client_factory, pro, "dave-again")
+    store_pro_token(c, pro.cp, "dave", password).ok()
+    connected(c.zenml("login", WORKSPACE, "--pro-api-url", pro.cp.api_url))
