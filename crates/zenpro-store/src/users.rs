@@ -145,6 +145,26 @@ impl Store {
             .map_err(db_err)
     }
 
+    /// A user (`service_account = false`) or service account linked to this control-plane id.
+    pub async fn find_account_by_external_id(
+        &self,
+        external_id: Uuid,
+        service_account: bool,
+    ) -> Result<Option<UserRow>, Error> {
+        self.db
+            .clone()
+            .fetch_optional(q!(
+                format!(
+                    "SELECT {USER_COLS} FROM `user` WHERE `user`.`external_user_id` = ? \
+                     AND `user`.`is_service_account` = ? ORDER BY `user`.`created` LIMIT 1"
+                ),
+                external_id,
+                service_account
+            ))
+            .await
+            .map_err(db_err)
+    }
+
     /// A user (`service_account = false`) or service account by name or id.
     pub async fn find_account(&self, key: &NameOrId, service_account: bool) -> Result<Option<UserRow>, Error> {
         let query = match key {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod extract;
 pub mod models;
+pub mod pro;
 pub mod routes;
 pub mod state;
 
@@ -120,7 +121,12 @@ pub async fn build(config: Config) -> Result<AppState, Error> {
     }
     let server_id = store.server_id().await?;
     let key = jwt_key(&config)?;
-    Ok(AppState::new(store, config, server_id, key))
+    // Pro mode: enroll with the control plane; a failure stops start-up (as the reference).
+    let pro = match &config.pro {
+        Some(p) => Some(pro::Pro::start(p.clone(), &config.server_url).await?),
+        None => None,
+    };
+    Ok(AppState::with_pro(store, config, server_id, key, pro))
 }
 
 async fn not_found() -> impl IntoResponse {
@@ -130,12 +136,28 @@ async fn not_found() -> impl IntoResponse {
 /// The whole app: `/health`, `/ready` and the API under `/api/v1`.
 pub fn router(state: AppState) -> Router {
     let server_header = HeaderValue::from_str(&state.server_id().to_string()).ok();
-    Router::new()
-        .route("/health", get(routes::info::health))
+    let mut app = Router::new();
+    if state.config().is_pro() {
+        // No dashboard in Pro mode: `/` goes to the workspace's page on the control plane.
+        let dashboard = state.config().dashboard_url.clone();
+        app = app.route("/", get(move || async move { axum::response::Redirect::temporary(&dashboard) }));
+    }
+    let pro_mode = state.config().is_pro();
+    app.route("/health", get(routes::info::health))
         .route("/ready", get(routes::info::ready))
         .nest("/api/v1", routes::api())
         .fallback(not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            // Endpoints the reference does not register in Pro mode.
+            if pro_mode
+                && let Some(rest) = req.uri().path().strip_prefix("/api/v1")
+                && let Some((status, detail)) = pro::disabled_endpoint(req.method(), rest)
+            {
+                return (status, axum::Json(serde_json::json!({ "detail": detail }))).into_response();
+            }
+            next.run(req).await
+        }))
         .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
             let server_header = server_header.clone();
             async move {

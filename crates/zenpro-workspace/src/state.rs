@@ -20,11 +20,26 @@ pub struct Inner {
     pub server_id: Uuid,
     /// HS256 key of access tokens.
     pub jwt_key: Vec<u8>,
+    /// Pro mode: the control-plane client, caches and heartbeat.
+    pub pro: Option<crate::pro::Pro>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config, server_id: Uuid, jwt_key: Vec<u8>) -> Self {
-        AppState { inner: Arc::new(Inner { store, config, server_id, jwt_key }) }
+        Self::with_pro(store, config, server_id, jwt_key, None)
+    }
+    pub fn with_pro(
+        store: Store,
+        config: Config,
+        server_id: Uuid,
+        jwt_key: Vec<u8>,
+        pro: Option<crate::pro::Pro>,
+    ) -> Self {
+        AppState { inner: Arc::new(Inner { store, config, server_id, jwt_key, pro }) }
+    }
+    /// The Pro side (control plane client), in Pro mode.
+    pub fn pro(&self) -> Option<&crate::pro::Pro> {
+        self.inner.pro.as_ref()
     }
     pub fn store(&self) -> &Store {
         &self.inner.store

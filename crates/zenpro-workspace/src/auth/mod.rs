@@ -68,6 +68,16 @@ fn bearer(parts: &Parts, cookie_name: &str) -> Option<String> {
 
 /// Authenticate an access token (a JWT, or a `ZENKEY_` API key used directly).
 pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Auth, Error> {
+    if let Some(pro) = state.pro()
+        && token.starts_with(crate::pro::PRO_API_KEY_PREFIX)
+    {
+        // A control-plane API key used in place of an access token: the control plane says who.
+        let user = crate::pro::authenticate(state, pro, token, true).await.map_err(|e| match e {
+            Error::CredentialsNotValid(m) => Error::credentials(format!("Authentication error: {m}")),
+            other => other,
+        })?;
+        return Ok(Auth { user, claims: None, api_key_id: None });
+    }
     if token.starts_with(api_key::PREFIX) {
         let (user, key) = api_key::authenticate(state, token).await?;
         return Ok(Auth { user, claims: None, api_key_id: Some(parse_id(&key.id)) });
@@ -89,6 +99,17 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Auth, E
         })?;
     if !user.active {
         return Err(Error::credentials(format!("Authentication error: account {} is not active", user.name)));
+    }
+    if state.config().is_pro() {
+        if user.external_user_id.is_none() && !user.is_service_account {
+            return Err(Error::credentials(format!(
+                "Authentication error: local account {} is not allowed to authenticate with external authentication",
+                user.name
+            )));
+        }
+        if claims.device_id.is_some() {
+            return Err(Error::credentials("Authentication error: device authorization is not supported."));
+        }
     }
     if !user.is_service_account
         && let (Some(changed), Some(iat)) = (user.password_changed_at, claims.iat)

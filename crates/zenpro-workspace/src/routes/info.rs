@@ -54,6 +54,21 @@ async fn info(State(state): State<AppState>) -> Result<Json<Value>, Error> {
         crate::config::SecretsStoreType::Other(t) => t.clone(),
         crate::config::SecretsStoreType::None => "none".to_string(),
     };
+    let pro = c.pro.as_ref();
+    let mut metadata = json!({});
+    if let Some(p) = pro {
+        metadata = json!({
+            "account_id": p.organization_id.to_string(),
+            "organization_id": p.organization_id.to_string(),
+            "workspace_id": p.workspace_id.to_string(),
+        });
+        if let Some(n) = &p.organization_name {
+            metadata["organization_name"] = json!(n);
+        }
+        if let Some(n) = &p.workspace_name {
+            metadata["workspace_name"] = json!(n);
+        }
+    }
     Ok(Json(json!({
         "id": state.server_id().to_string(),
         "name": s.server_name,
@@ -67,14 +82,14 @@ async fn info(State(state): State<AppState>) -> Result<Json<Value>, Error> {
         "server_url": c.server_url,
         "dashboard_url": c.dashboard_url,
         "analytics_enabled": s.enable_analytics,
-        "metadata": {},
+        "metadata": metadata,
         "last_user_activity": dt(&s.last_user_activity),
-        "pro_dashboard_url": null,
-        "pro_api_url": null,
-        "pro_organization_id": null,
-        "pro_organization_name": null,
-        "pro_workspace_id": null,
-        "pro_workspace_name": null,
+        "pro_dashboard_url": pro.map(|p| p.dashboard_url.clone()),
+        "pro_api_url": pro.map(|p| p.api_url.clone()),
+        "pro_organization_id": pro.map(|p| p.organization_id.to_string()),
+        "pro_organization_name": pro.and_then(|p| p.organization_name.clone()),
+        "pro_workspace_id": pro.map(|p| p.workspace_id.to_string()),
+        "pro_workspace_name": pro.and_then(|p| p.workspace_name.clone()),
     })))
 }
 

@@ -84,18 +84,75 @@ fn bad_form(msg: impl Into<String>) -> Response {
 
 /// The grant of a login form. Without `grant_type` it is detected as the reference does: a
 /// username means a password login, else a lone password is an API key, else a device code.
-fn grant_type(form: &FormPairs) -> &str {
+fn grant_type(form: &FormPairs, external: bool) -> &str {
     match form.get("grant_type").filter(|g| !g.is_empty()) {
         Some(g) => g,
         None if form.get("username").is_some() => "password",
         None if form.get("password").is_some_and(|p| !p.is_empty()) => "zenml-api-key",
         None if form.get("device_code").is_some_and(|d| !d.is_empty()) => DEVICE_CODE_GRANT,
+        None if external => "zenml-external",
         None => "password",
     }
 }
 
+/// Set the auth cookie on a token response (`generate_access_token`).
+fn with_cookie(state: &AppState, mut resp: Response, token: &str, expires_in: Option<i64>) -> Response {
+    let mut cookie = format!("{}={}; HttpOnly; Path=/; SameSite=lax", state.cookie_name(), token);
+    if let Some(secs) = expires_in {
+        cookie.push_str(&format!("; Max-Age={secs}"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(http::header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `grant_type=zenml-external` (Pro mode): the caller presents a control-plane token as
+/// `Authorization: Bearer`; without one the answer is where to log in.
+async fn external_login(state: &AppState, headers: &http::HeaderMap) -> Result<Response, Error> {
+    let Some(pro) = state.pro() else {
+        return Ok(bad_form("Unsupported grant type: zenml-external."));
+    };
+    let Some(header) = headers.get(http::header::AUTHORIZATION) else {
+        return Ok(Json(json!({"authorization_url": pro.config.external_login_url()})).into_response());
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, tok)| scheme.eq_ignore_ascii_case("bearer") && !tok.trim().is_empty())
+        .map(|(_, tok)| tok.trim().to_string())
+        .ok_or_else(|| Error::credentials("Invalid request: invalid authorization header."))?;
+    let user = crate::pro::authenticate(state, pro, &token, false).await?;
+    state.store().touch_user_activity().await?;
+    let (token, expires_in) = issue_token(state, models::id_of(&user.id), |_| {});
+    let resp = Json(token_response(&token, expires_in, None)).into_response();
+    Ok(with_cookie(state, resp, &token, expires_in))
+}
+
 async fn login(State(state): State<AppState>, headers: http::HeaderMap, form: FormPairs) -> Result<Response, Error> {
-    match grant_type(&form) {
+    let pro = state.config().is_pro();
+    match grant_type(&form, pro) {
+        // The EXTERNAL scheme offers neither passwords nor device authorization.
+        "password" if pro => Ok(bad_form("Unsupported grant type: password.")),
+        DEVICE_CODE_GRANT if pro => {
+            Ok((http::StatusCode::FORBIDDEN, Json(json!({"detail": "Device authorization is not supported."})))
+                .into_response())
+        }
+        "zenml-api-key"
+            if let Some(p) = state.pro()
+                && let Some(key) = form.get("password").filter(|k| k.starts_with(crate::pro::PRO_API_KEY_PREFIX)) =>
+        {
+            // A control-plane API key: no cookie (tokens for keys are for non-web clients).
+            let user = crate::pro::authenticate(&state, p, key, true).await.map_err(|e| match e {
+                Error::CredentialsNotValid(m) => Error::credentials(format!("Authentication error: {m}")),
+                other => other,
+            })?;
+            state.store().touch_user_activity().await?;
+            let (token, expires_in) = issue_token(&state, models::id_of(&user.id), |_| {});
+            Ok(Json(token_response(&token, expires_in, None)).into_response())
+        }
+        "zenml-external" => external_login(&state, &headers).await,
         "password" => {
             let username = form.get("username").unwrap_or("");
             if username.is_empty() {
@@ -128,8 +185,6 @@ async fn login(State(state): State<AppState>, headers: http::HeaderMap, form: Fo
             Ok(Json(token_response(&token, expires_in, None)).into_response())
         }
         DEVICE_CODE_GRANT => crate::routes::devices::device_token(&state, &headers, &form).await,
-        // A known grant this server's auth scheme does not offer.
-        "zenml-external" => Ok(bad_form("Unsupported grant type: zenml-external.")),
         other => Ok(bad_form(format!("Unsupported grant type: {other}"))),
     }
 }
