@@ -47,6 +47,38 @@ impl Backend {
         }
     }
 
+    /// The input links (`step_run_input_artifact`) of the steps `` `step_id` IN ({marks}) ``,
+    /// ordered by name, input index and artifact.
+    ///
+    /// MySQL has an index on `step_id` (InnoDB makes one for each foreign key). The 0.98.0
+    /// SQLite schema has only the primary key (name, input_index, step_id, artifact_id), so a
+    /// plain `WHERE step_id IN` scans the whole table. There, walk the few distinct
+    /// (name, input_index) pairs with index seeks (a loose index scan as a recursive CTE) and
+    /// look up (name, input_index, step_id) for each pair: the same rows, from the index.
+    pub fn step_inputs_sql(self, marks: &str) -> String {
+        const COLS: &str = "`a`.`step_id`, `a`.`name`, `a`.`type`, `a`.`input_index`, `a`.`chunk_index`, \
+                            `a`.`chunk_size`, `a`.`artifact_id`";
+        const ORDER: &str = "ORDER BY `a`.`name`, `a`.`input_index`, `a`.`artifact_id`";
+        match self {
+            Backend::MySql => {
+                format!("SELECT {COLS} FROM `step_run_input_artifact` AS `a` WHERE `a`.`step_id` IN ({marks}) {ORDER}")
+            }
+            Backend::Sqlite => format!(
+                "WITH RECURSIVE `n`(`name`) AS (\
+                   SELECT MIN(`name`) FROM `step_run_input_artifact` \
+                   UNION ALL SELECT (SELECT MIN(`name`) FROM `step_run_input_artifact` WHERE `name` > `n`.`name`) \
+                   FROM `n` WHERE `n`.`name` IS NOT NULL), \
+                 `k`(`name`, `i`) AS (\
+                   SELECT `n`.`name`, (SELECT MIN(`input_index`) FROM `step_run_input_artifact` WHERE `name` = `n`.`name`) \
+                   FROM `n` WHERE `n`.`name` IS NOT NULL \
+                   UNION ALL SELECT `k`.`name`, (SELECT MIN(`input_index`) FROM `step_run_input_artifact` \
+                   WHERE `name` = `k`.`name` AND `input_index` > `k`.`i`) FROM `k` WHERE `k`.`i` IS NOT NULL) \
+                 SELECT {COLS} FROM `k` CROSS JOIN `step_run_input_artifact` AS `a` \
+                 ON `a`.`name` = `k`.`name` AND `a`.`input_index` = `k`.`i` WHERE `a`.`step_id` IN ({marks}) {ORDER}"
+            ),
+        }
+    }
+
     /// String concatenation.
     pub fn concat(self, a: &str, b: &str) -> String {
         match self {

@@ -20,6 +20,7 @@ use crate::pipelines::{missing_reference, name_or_id_condition, not_found, push_
 use crate::runs::is_finished;
 use crate::snapshots::{SnapshotRow, StepConfigRow, finalize_substitutions, invocation_input_overrides, merged_step};
 use crate::stacks::python_json;
+use crate::tags::marks;
 use crate::users::UserRow;
 use crate::{Query, Store, Tx, db_err, parse_id, parse_opt_id, q};
 
@@ -438,12 +439,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut query = Query::new(
-            "SELECT `step_id`, `name`, `type`, `input_index`, `chunk_index`, `chunk_size`, `artifact_id` \
-             FROM `step_run_input_artifact` WHERE `step_id` IN ",
-        );
-        push_ids(&mut query, ids);
-        query.push_sql(" ORDER BY `name`, `input_index`, `artifact_id`");
+        let mut query = Query::new(self.backend().step_inputs_sql(&marks(ids.len())));
+        for id in ids {
+            query.push_param(*id);
+        }
         let rows: Vec<StepInput> = self.db.clone().fetch_all(query).await.map_err(db_err)?;
         let mut out: HashMap<Uuid, Vec<StepInput>> = HashMap::new();
         for r in rows {
