@@ -32,6 +32,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo build -p zenpro"
 cargo build -p zenpro
 
+step "Helm charts (helm lint + helm template, assertions; the binary must accept the rendered config)"
+ZENPRO_BIN="$TARGET_DIR/debug/zenpro" tests/charts/run.sh
+
 step "Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-tests=pass
