@@ -154,7 +154,7 @@ ZENPRO_CP_TOKEN_SECRET: {{ randAlphaNum 64 | b64enc | quote }}
   value: {{ include "zenpro-cp.databaseURL" (dict "e" $e "password" "") | quote }}
 {{- else }}
 - name: ZENPRO_CP_DATABASE_URL
-  value: "sqlite:///zenpro/data/control-plane/cp.db"
+  value: "sqlite:////zenpro/data/control-plane/cp.db"
 {{- end }}
 - name: ZENPRO_CP_ADMIN_USERNAME
   value: {{ $z.auth.password.adminUsername | default "admin" | quote }}
