@@ -39,8 +39,8 @@ def check(cond, msg):
 
 def render(chart, values_file=None, sets=()):
     cmd = [HELM, "template", RELEASE, chart, "--namespace", "zenml"]
-    if values_file:
-        cmd += ["-f", os.path.join(VALUES, values_file)]
+    for f in ([values_file] if isinstance(values_file, str) else values_file or []):
+        cmd += ["-f", os.path.join(VALUES, f)]
     for s in sets:
         cmd += ["--set", s]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -320,6 +320,25 @@ check("ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET" not in secret_data(o, WS), f"{labe
 check(plain(env, "ZENML_SECRETS_STORE_TYPE") == "none", f"{label}: secretsStore.enabled false -> none")
 check("ZENML_SERVER_PRO_WORKSPACE_NAME" not in env, f"{label}: optional names omitted when unset")
 no_secret_in_plain_env(label, env, ["s3cr3t-db-pass"])
+
+# The seed's OSS values file (legacy zenml:, no pro) with only the image changed, plus the
+# `server:` block exactly as `zenpro admin workspace create` prints it, as a second -f file.
+o = objects(WS_CHART, ["workspace-seed-oss.yaml", "workspace-admin-block.yaml"])
+rendered["workspace-seed-oss+admin-block"] = o
+label = "ws/seed-oss+admin-block"
+dep = one(o, "Deployment", WS)
+c, env = common_pod_checks(label, dep, "server", "/ready")
+check(plain(env, "ZENML_SERVER_DEPLOYMENT_TYPE") == "cloud", f"{label}: Pro mode from the printed server: block")
+check(plain(env, "ZENML_SERVER_PRO_API_URL") == "http://zenml-pro.zenml-pro.svc/api/v1", f"{label}: apiURL")
+check(plain(env, "ZENML_SERVER_PRO_WORKSPACE_ID") == "7d1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b", f"{label}: workspaceID")
+check(plain(env, "ZENML_SERVER_SERVER_URL") == "https://zenml.example.com", f"{label}: the legacy file's serverURL wins")
+check(secret_data(o, WS).get("ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET", "").startswith("Ab3dEf6h"), f"{label}: enrollment key")
+check(secret_ref(env, "ZENML_STORE_URL") == (WS, "ZENML_STORE_URL"), f"{label}: OSS database.url kept in the Secret")
+check(plain(env, "ZENML_SECRETS_STORE_VAULT_ADDR") == "http://vault.vault.svc:8200", f"{label}: OSS Vault settings kept")
+check(c["image"] == "registry.example.com/zenpro:0.1.0", f"{label}: image")
+check(secret_ref(env, "ZENML_SECRETS_STORE_VAULT_TOKEN") == (WS, "ZENML_SECRETS_STORE_VAULT_TOKEN"), f"{label}: Vault token by secretKeyRef")
+check(secret_data(o, WS).get("ZENML_SECRETS_STORE_VAULT_TOKEN") == "hvs.vault-token-value", f"{label}: Vault token in the Secret")
+no_secret_in_plain_env(label, env, ["rds-password", "hvs.vault-token-value", "Ab3dEf6hIj9k"])
 
 # refusals
 refused("ws/pro-without-key", WS_CHART, "workspace-pro-url.yaml", ["zenml.pro.enrollmentKeySecretRef=null"], "pro.enrollmentKey")
