@@ -12,16 +12,16 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 use zenpro_types::Error;
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::extract::{QueryParams, unprocessable};
+use crate::models::{organization_read, workspace_read};
 use crate::rbac::{self, Subject};
 use crate::routes::protocol::{rbac_grants, ws_ref};
-use crate::store::organizations::OrganizationRow;
 use crate::store::users::UserRow;
 use crate::store::workspaces::WorkspaceRow;
 
@@ -32,39 +32,6 @@ pub fn router() -> Router<AppState> {
         .route("/workspaces/{key}", get(get_workspace))
         .route("/organizations", get(list_organizations))
         .route("/organizations/{key}", get(get_organization))
-}
-
-/// `OrganizationRead`.
-pub fn organization_json(o: &OrganizationRow) -> Value {
-    json!({
-        "id": o.id,
-        "name": o.name,
-        "description": o.description,
-        "created": o.created,
-        "updated": o.updated,
-    })
-}
-
-/// `WorkspaceRead`: the URL the client connects to is the one the workspace reported, else the
-/// configured one.
-pub fn workspace_json(w: &WorkspaceRow, org: &OrganizationRow) -> Value {
-    let server_url = w.server_url.clone().or_else(|| w.url.clone());
-    json!({
-        "id": w.id,
-        "name": w.name,
-        "description": w.description,
-        "organization": organization_json(org),
-        "desired_state": w.desired_state,
-        "state_reason": w.state_reason.clone().unwrap_or_default(),
-        "status": w.status,
-        "zenml_service": {
-            "configuration": w.version.as_ref().map(|v| json!({"version": v})),
-            "status": server_url.as_ref().map(|u| json!({"server_url": u, "version": w.version})),
-        },
-        "url": server_url,
-        "created": w.created,
-        "updated": w.updated,
-    })
 }
 
 /// What a user may see: the workspaces they may log in to and the organizations they belong to.
@@ -219,7 +186,7 @@ async fn list_workspaces(
         .filter(|w| matches(w))
         .skip(offset)
         .take(limit.unwrap_or(usize::MAX))
-        .filter_map(|w| orgs.iter().find(|o| o.id == w.organization_id).map(|o| workspace_json(w, o)))
+        .filter_map(|w| orgs.iter().find(|o| o.id == w.organization_id).map(|o| workspace_read(w, o)))
         .collect();
     Ok(Json(out))
 }
@@ -238,7 +205,7 @@ async fn get_workspace(
         return Err(missing());
     }
     let org = state.store.get_organization(ws.organization_id).await?.ok_or_else(missing)?;
-    Ok(Json(workspace_json(&ws, &org)))
+    Ok(Json(workspace_read(&ws, &org)))
 }
 
 #[derive(Deserialize)]
@@ -265,7 +232,7 @@ async fn list_organizations(
         let ids: Vec<Uuid> = vis.organizations.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
         state.store.list_organizations(Some(&ids)).await?
     };
-    Ok(Json(orgs.iter().skip(offset).take(limit).map(organization_json).collect()))
+    Ok(Json(orgs.iter().skip(offset).take(limit).map(organization_read).collect()))
 }
 
 /// `GET /organizations/{id or name}`: 404 when it does not exist or is not the caller's.
@@ -282,7 +249,7 @@ async fn get_organization(
     if !vis.can_see_organization(org.id) {
         return Err(missing());
     }
-    Ok(Json(organization_json(&org)))
+    Ok(Json(organization_read(&org)))
 }
 
 #[cfg(test)]
