@@ -463,10 +463,12 @@ impl Tx {
     }
 }
 
-/// The file path of a `sqlite:` URL (`sqlite:////abs`, `sqlite:///rel`, `sqlite:rel`).
+/// The file path of a `sqlite:` URL: `sqlite://FILE` (so `sqlite:///abs/cp.db` is absolute and
+/// `sqlite://rel.db` relative), also `sqlite:FILE` and SQLAlchemy's `sqlite:////abs`.
 pub fn sqlite_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite:")?;
-    let path = rest.strip_prefix("///").or_else(|| rest.strip_prefix("//")).unwrap_or(rest);
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    let path = if path.starts_with("//") { &path[1..] } else { path };
     let path = path.split('?').next().unwrap_or("");
     if path.is_empty() { None } else { Some(path.to_string()) }
 }
@@ -496,6 +498,9 @@ mod tests {
     #[test]
     fn urls() {
         assert_eq!(sqlite_path("sqlite:////tmp/x.db").as_deref(), Some("/tmp/x.db"));
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db").as_deref(), Some("/tmp/x.db"));
+        assert_eq!(sqlite_path("sqlite://x.db").as_deref(), Some("x.db"));
+        assert_eq!(sqlite_path("sqlite:x.db").as_deref(), Some("x.db"));
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
     }
 }
