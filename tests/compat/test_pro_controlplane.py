@@ -164,6 +164,21 @@ def test_device_flow_denied_in_chromium(pro: ProEnv, client_factory):
     assert "Connected to ZenML Pro server" not in r.out, r.describe()
 
 
+def test_device_login_without_workspace_argument_uses_the_chooser(pro: ProEnv, client_factory):
+    # `zenml login --pro`: nothing preselected; the workspace picked on the device page comes
+    # back as device_metadata.tenant_id and the CLI connects to it.
+    password = pro.user("carl", role="Contributor")
+    c = pro_client(client_factory, pro, "carl")
+    r, seen, verification_url = device_login(c, pro.cp, pro.workspace, "carl", password,
+                                             login_args=["--pro", "--pro-api-url", pro.cp.api_url])
+    connected(r)
+    assert "workspace=" not in verification_url, verification_url
+    assert "carl" in c.python("""
+        from zenml.client import Client
+        print("OUT user=" + Client().active_user.name)
+    """).ok().values()["user"]
+
+
 # ----------------------------------------------------------------------------- 3. ZENPROKEY_
 def test_service_account_key_logins(pro: ProEnv, client_factory):
     sa = pro.cp.admin_json("service-account", "create", "bot-e2e", "--org", ORG, "--output", "json")

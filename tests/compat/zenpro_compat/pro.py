@@ -410,7 +410,7 @@ def approve_in_chromium(url: str, username: str, password: str, workspace: Optio
 
 def device_login(client: ZenClient, cp: ControlPlane, workspace: Optional[dict], username: str,
                  password: str, server_arg: Optional[str] = None, approve: bool = True,
-                 timeout: float = 180) -> tuple[Result, BrowserApproval, str]:
+                 timeout: float = 180, login_args: Optional[list[str]] = None) -> tuple[Result, BrowserApproval, str]:
     """``zenml login <server_arg or workspace name> --pro-api-url <cp>/api/v1`` with the device
     page approved in Chromium. Returns the CLI result, what the browser saw, and the
     verification URL the CLI opened."""
@@ -419,7 +419,8 @@ def device_login(client: ZenClient, cp: ControlPlane, workspace: Optional[dict],
     script = _write_browser_script(client)
     env = client.env(BROWSER=str(script), ZC_VERIFY_URL_FILE=str(url_file), ZENML_PRO_API_URL=cp.api_url)
     arg = server_arg or (workspace["name"] if workspace else None)
-    cmd = [str(servers.venv_bin() / "zenml"), "login", *([arg] if arg else []), "--pro-api-url", cp.api_url]
+    args = login_args if login_args is not None else [*([arg] if arg else []), "--pro-api-url", cp.api_url]
+    cmd = [str(servers.venv_bin() / "zenml"), "login", *args]
     out_path, err_path = client.home / "login.stdout", client.home / "login.stderr"
     t0 = time.monotonic()
     with open(out_path, "w") as out, open(err_path, "w") as err:
@@ -452,7 +453,7 @@ def device_login(client: ZenClient, cp: ControlPlane, workspace: Optional[dict],
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
-    shown = ["zenml", "login", *([arg] if arg else []), "--pro-api-url", cp.api_url]
+    shown = ["zenml", "login", *args]
     result = Result(shown, proc.returncode, ANSI.sub("", out_path.read_text()),
                     ANSI.sub("", err_path.read_text()) + f"\n----- browser -----\n{seen}\nverification URL: {verification_url}",
                     time.monotonic() - t0)
