@@ -334,6 +334,16 @@ def test_project_scoped_grant_limits_the_project_list(pro: ProEnv, client_factor
     refused(c.zenml("project", "register", "pia-project"), "Insufficient permissions to CREATE resource 'project'")
 
 
+@pytest.mark.xfail(reason="zenpro admin says `team add-member TEAM` / `role grant --team T` take a name or an id, "
+                          "but the control plane's /teams/{id}/members and POST /role_assignments take team ids "
+                          "only (404 \"No team with id 'NAME'\")", strict=False)
+def test_team_by_name_in_zenpro_admin(pro: ProEnv):
+    pro.user("tina")
+    pro.cp.admin_ok("team", "create", "named-team-e2e", "--org", ORG)
+    pro.cp.admin_ok("team", "add-member", "named-team-e2e", "--user", "tina")
+    pro.cp.admin_ok("role", "grant", "--team", "named-team-e2e", "--workspace", WORKSPACE, "--role", "Viewer")
+
+
 def test_organization_roles(pro: ProEnv, client_factory):
     # Organization Member: membership only, no workspace access; organization Viewer: workspace
     # Viewer on every workspace of the organization.
