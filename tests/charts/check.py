@@ -344,6 +344,7 @@ no_secret_in_plain_env(label, env, ["rds-password", "hvs.vault-token-value", "Ab
 refused("ws/pro-without-key", WS_CHART, "workspace-pro-url.yaml", ["zenml.pro.enrollmentKeySecretRef=null"], "pro.enrollmentKey")
 refused("ws/pro-without-url", WS_CHART, "workspace-seed-eks.yaml", ["zenml.serverURL="], "serverURL")
 refused("ws/pro-without-ws-id", WS_CHART, "workspace-seed-eks.yaml", ["zenml.pro.workspaceID="], "pro.workspaceID")
+refused("ws/pro-bad-ws-id", WS_CHART, "workspace-seed-eks.yaml", ["zenml.pro.workspaceID=not-a-uuid"], "is not a UUID")
 refused("ws/backup-store", WS_CHART, None, ["server.backupSecretsStore.enabled=true"], "backupSecretsStore")
 refused("ws/sqlite-replicas", WS_CHART, None, ["server.replicaCount=3"], "SQLite")
 

@@ -70,6 +70,9 @@ cannot start.
 {{- if not $s.pro.dashboardURL }}{{ fail "pro.dashboardURL is required when pro.enabled is true" }}{{ end }}
 {{- if not $s.pro.organizationID }}{{ fail "pro.organizationID is required when pro.enabled is true" }}{{ end }}
 {{- if not $s.pro.workspaceID }}{{ fail "pro.workspaceID is required when pro.enabled is true" }}{{ end }}
+{{- $uuid := "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$" }}
+{{- if not (regexMatch $uuid (toString $s.pro.organizationID)) }}{{ fail (printf "pro.organizationID %q is not a UUID" (toString $s.pro.organizationID)) }}{{ end }}
+{{- if not (regexMatch $uuid (toString $s.pro.workspaceID)) }}{{ fail (printf "pro.workspaceID %q is not a UUID" (toString $s.pro.workspaceID)) }}{{ end }}
 {{- if not (or $s.pro.enrollmentKey (and $s.pro.enrollmentKeySecretRef $s.pro.enrollmentKeySecretRef.name)) }}{{ fail "pro.enrollmentKey (or pro.enrollmentKeySecretRef) is required when pro.enabled is true: zenpro admin workspace create prints it" }}{{ end }}
 {{- end }}
 {{- if and $s.backupSecretsStore $s.backupSecretsStore.enabled }}{{ fail "backupSecretsStore is not supported by zenpro; remove it (or set enabled: false)" }}{{ end }}
