@@ -50,18 +50,24 @@ for p in "${ZENPRO_COMPAT_VENV:-$REPO/tests/compat/.venv}/bin/python" python3; d
 done
 [ -n "$PY" ] || { echo "charts: no python with PyYAML (run tests/compat/setup.sh or pip install pyyaml)" >&2; exit 2; }
 
-lint() { # chart values-file
+lint() { # chart values-file: helm lint, and a client-side install that also renders NOTES.txt
   local out
   if ! out="$("$HELM" lint --strict "$REPO/charts/$1" ${2:+-f "$2"} 2>&1)"; then
     echo "$out" >&2
     echo "charts: helm lint $1 ${2:+-f $2} failed" >&2
     exit 1
   fi
+  if ! out="$("$HELM" install rel "$REPO/charts/$1" ${2:+-f "$2"} --dry-run=client 2>&1)" \
+      || ! grep -q '^NOTES:' <<<"$out"; then
+    echo "$out" >&2
+    echo "charts: helm install --dry-run=client $1 ${2:+-f $2} failed" >&2
+    exit 1
+  fi
 }
 n=0
 for f in "$HERE"/values/workspace-*.yaml; do lint zenpro-workspace "$f"; n=$((n + 1)); done
 for f in "$HERE"/values/cp-*.yaml; do lint zenpro-control-plane "$f"; n=$((n + 1)); done
-echo "charts: helm lint --strict passed for $n chart/values combinations"
+echo "charts: helm lint --strict and install --dry-run=client passed for $n chart/values combinations"
 
 "$PY" "$HERE/check.py" "$HELM" "$REPO"
 echo "charts: done in $(( $(date +%s) - start ))s"
