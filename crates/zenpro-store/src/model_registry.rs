@@ -1173,34 +1173,7 @@ impl Store {
     /// `DELETE /model_versions/{id}/artifacts/{link name or id}`: by link id, or by the name
     /// of the linked artifact.
     pub async fn delete_model_version_artifact_link(&self, model_version_id: Uuid, key: &str) -> Result<(), Error> {
-        self.get_model_version_row(model_version_id).await?;
-        let query = match Uuid::parse_str(key) {
-            Ok(id) => q!(
-                "SELECT `id` FROM `model_versions_artifacts` WHERE `model_version_id` = ? AND `id` = ?",
-                model_version_id,
-                id
-            ),
-            Err(_) => q!(
-                "SELECT `mva`.`id` FROM `model_versions_artifacts` AS `mva` \
-                 JOIN `artifact_version` AS `av` ON `av`.`id` = `mva`.`artifact_version_id` \
-                 JOIN `artifact` AS `a` ON `a`.`id` = `av`.`artifact_id` \
-                 WHERE `mva`.`model_version_id` = ? AND `a`.`name` = ?",
-                model_version_id,
-                key
-            ),
-        };
-        let found: Option<IdOnly> = self.db.clone().fetch_optional(query).await.map_err(db_err)?;
-        let found = found.ok_or_else(|| {
-            Error::not_found(format!(
-                "Unable to delete model version link with name or ID `{key}`: No model version link with this name found."
-            ))
-        })?;
-        self.db
-            .clone()
-            .execute(q!("DELETE FROM `model_versions_artifacts` WHERE `id` = ?", found.id))
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        self.delete_model_version_link(LinkKind::Artifact, model_version_id, key).await
     }
 
     /// `DELETE /model_versions/{id}/artifacts`: all links, and with `only_links = false` the
@@ -1244,32 +1217,23 @@ impl Store {
 
     /// `DELETE /model_versions/{id}/runs/{link name or id}`: by link id, or by run name.
     pub async fn delete_model_version_run_link(&self, model_version_id: Uuid, key: &str) -> Result<(), Error> {
+        self.delete_model_version_link(LinkKind::Run, model_version_id, key).await
+    }
+
+    /// Delete one link of a model version, found by link id (a UUID key) or by the name of
+    /// what it links (the artifact's name, the run's name); 404 when there is none.
+    async fn delete_model_version_link(&self, kind: LinkKind, model_version_id: Uuid, key: &str) -> Result<(), Error> {
         self.get_model_version_row(model_version_id).await?;
+        let (table, ..) = kind.sql();
         let query = match Uuid::parse_str(key) {
-            Ok(id) => q!(
-                "SELECT `id` FROM `model_versions_runs` WHERE `model_version_id` = ? AND `id` = ?",
-                model_version_id,
-                id
-            ),
-            Err(_) => q!(
-                "SELECT `mvr`.`id` FROM `model_versions_runs` AS `mvr` \
-                 JOIN `pipeline_run` AS `r` ON `r`.`id` = `mvr`.`pipeline_run_id` \
-                 WHERE `mvr`.`model_version_id` = ? AND `r`.`name` = ?",
-                model_version_id,
-                key
-            ),
+            Ok(id) => {
+                q!(format!("SELECT `id` FROM {table} WHERE `model_version_id` = ? AND `id` = ?"), model_version_id, id)
+            }
+            Err(_) => q!(kind.by_name_sql(), model_version_id, key),
         };
         let found: Option<IdOnly> = self.db.clone().fetch_optional(query).await.map_err(db_err)?;
-        let found = found.ok_or_else(|| {
-            Error::not_found(format!(
-                "Unable to delete model version link with name `{key}`: No model version link with this name found."
-            ))
-        })?;
-        self.db
-            .clone()
-            .execute(q!("DELETE FROM `model_versions_runs` WHERE `id` = ?", found.id))
-            .await
-            .map_err(db_err)?;
+        let found = found.ok_or_else(|| Error::not_found(kind.link_not_found(key)))?;
+        self.db.clone().execute(q!(format!("DELETE FROM {table} WHERE `id` = ?"), found.id)).await.map_err(db_err)?;
         Ok(())
     }
 }
@@ -1291,6 +1255,38 @@ impl LinkKind {
         match self {
             LinkKind::Artifact => ("`model_versions_artifacts`", MVA_COLS, "artifact_version_id"),
             LinkKind::Run => ("`model_versions_runs`", MVR_COLS, "pipeline_run_id"),
+        }
+    }
+
+    /// The id of a model version's link (`model_version_id = ?`) by the name of what it links
+    /// (`name = ?`).
+    fn by_name_sql(self) -> &'static str {
+        match self {
+            LinkKind::Artifact => {
+                "SELECT `mva`.`id` FROM `model_versions_artifacts` AS `mva` \
+                 JOIN `artifact_version` AS `av` ON `av`.`id` = `mva`.`artifact_version_id` \
+                 JOIN `artifact` AS `a` ON `a`.`id` = `av`.`artifact_id` \
+                 WHERE `mva`.`model_version_id` = ? AND `a`.`name` = ?"
+            }
+            LinkKind::Run => {
+                "SELECT `mvr`.`id` FROM `model_versions_runs` AS `mvr` \
+                 JOIN `pipeline_run` AS `r` ON `r`.`id` = `mvr`.`pipeline_run_id` \
+                 WHERE `mvr`.`model_version_id` = ? AND `r`.`name` = ?"
+            }
+        }
+    }
+
+    /// The reference's 404 message for a link that is not there (the two differ).
+    fn link_not_found(self, key: &str) -> String {
+        match self {
+            LinkKind::Artifact => format!(
+                "Unable to delete model version link with name or ID `{key}`: No model version link with this name found."
+            ),
+            LinkKind::Run => {
+                format!(
+                    "Unable to delete model version link with name `{key}`: No model version link with this name found."
+                )
+            }
         }
     }
 }

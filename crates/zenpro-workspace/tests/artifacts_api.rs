@@ -553,6 +553,56 @@ backend_tests!(model_version_for_run_is_idempotent_per_run, |app: TestApp| async
     assert_eq!(page["total"], 2);
 });
 
+backend_tests!(model_version_run_link_delete, |app: TestApp| async move {
+    let c = ctx(&app).await;
+    let t = Some(c.token.as_str());
+    let project = uuid::Uuid::parse_str(&c.project).unwrap();
+    let run1 = insert_run(&app, &c.project, "run-1").await;
+    let run2 = insert_run(&app, &c.project, "run-2").await;
+    let mv = app.state.store().model_version_for_run(project, None, "link_model", None, run1).await.unwrap();
+    let mv = zenpro_store::parse_id(&mv.id);
+    let (s, _, l) = app
+        .post_json("/api/v1/model_version_pipeline_runs", t, &json!({"model_version": mv, "pipeline_run": run2}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{l}");
+    let link2 = l["id"].as_str().unwrap().to_string();
+    let links = |run: uuid::Uuid| {
+        Query::new("SELECT count(*) FROM `model_versions_runs` WHERE `model_version_id` = ? AND `pipeline_run_id` = ?")
+            .bind(mv)
+            .bind(run)
+    };
+    assert_eq!(app.pool().fetch_i64(links(run1)).await.unwrap(), 1);
+    assert_eq!(app.pool().fetch_i64(links(run2)).await.unwrap(), 1);
+
+    // By the run's name: that link goes, the other stays.
+    let (s, _, b) = app.delete(&format!("/api/v1/model_versions/{mv}/runs/run-1"), t).await;
+    assert_eq!((s, b), (StatusCode::OK, Value::Null));
+    assert_eq!(app.pool().fetch_i64(links(run1)).await.unwrap(), 0);
+    assert_eq!(app.pool().fetch_i64(links(run2)).await.unwrap(), 1);
+    // Again: there is no such link now (a KeyError: its message is quoted, as str(KeyError) is).
+    let (s, _, b) = app.delete(&format!("/api/v1/model_versions/{mv}/runs/run-1"), t).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b,
+        json!({"detail": ["KeyError", "'Unable to delete model version link with name `run-1`: No model version link \
+                                       with this name found.'"]})
+    );
+    // By the link's id (a link id of another model version matches nothing).
+    let other = uuid::Uuid::new_v4();
+    let (s, _, _) = app.delete(&format!("/api/v1/model_versions/{mv}/runs/{other}"), t).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, b) = app.delete(&format!("/api/v1/model_versions/{mv}/runs/{link2}"), t).await;
+    assert_eq!((s, b), (StatusCode::OK, Value::Null));
+    assert_eq!(app.count("SELECT count(*) FROM `model_versions_runs`").await, 0);
+    // The runs and the model version themselves stay.
+    assert_eq!(app.count("SELECT count(*) FROM `pipeline_run`").await, 2);
+    let (s, _, _) = app.get(&format!("/api/v1/model_versions/{mv}"), t).await;
+    assert_eq!(s, StatusCode::OK);
+    // An unknown model version is a 404 before any link is looked at.
+    let (s, _, _) = app.delete(&format!("/api/v1/model_versions/{other}/runs/run-2"), t).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});
+
 backend_tests!(bad_input, |app: TestApp| async move {
     let c = ctx(&app).await;
     let t = Some(c.token.as_str());
