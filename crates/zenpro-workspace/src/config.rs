@@ -54,6 +54,8 @@ pub struct Config {
     /// `ZENML_SECRETS_STORE_ENCRYPTION_KEY`: honoured only with `ZENML_SECRETS_STORE_TYPE=sql`
     /// set explicitly, as the Python server does.
     pub secrets_encryption_key: Option<Secret>,
+    /// `ZENML_SECRETS_STORE_*` of the `hashicorp` store (see `secrets_backend::vault`).
+    pub vault: Option<crate::secrets_backend::VaultConfig>,
     /// `ZENML_SERVER_DEPLOYMENT_TYPE` ("other").
     pub deployment_type: String,
     /// `ZENML_SERVER_AUTH_SCHEME` (`OAUTH2_PASSWORD_BEARER`).
@@ -249,6 +251,10 @@ impl Config {
             local_stores_path: get("ZENML_LOCAL_STORES_PATH").map(PathBuf::from),
             secrets_store_type,
             secrets_encryption_key,
+            vault: match store_type_raw.as_deref() {
+                Some("hashicorp") => Some(crate::secrets_backend::VaultConfig::from_map(env)?),
+                _ => None,
+            },
             deployment_type,
             auth_scheme,
             server_url: get("ZENML_SERVER_SERVER_URL").unwrap_or("").to_string(),

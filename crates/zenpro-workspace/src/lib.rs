@@ -10,6 +10,7 @@ pub mod extract;
 pub mod models;
 pub mod pro;
 pub mod routes;
+pub mod secrets_backend;
 pub mod state;
 
 use std::path::Path;

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use zenpro_store::Store;
 
 use crate::config::Config;
+use crate::secrets_backend::SecretsBackend;
 
 /// Shared, cheap-to-clone state of one workspace server.
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub struct Inner {
     pub jwt_key: Vec<u8>,
     /// Pro mode: the control-plane client, caches and heartbeat.
     pub pro: Option<crate::pro::Pro>,
+    /// Where secret values live (SQL or Vault), from the configuration.
+    pub secrets: SecretsBackend,
 }
 
 impl AppState {
@@ -35,7 +38,8 @@ impl AppState {
         jwt_key: Vec<u8>,
         pro: Option<crate::pro::Pro>,
     ) -> Self {
-        AppState { inner: Arc::new(Inner { store, config, server_id, jwt_key, pro }) }
+        let secrets = SecretsBackend::from_config(&config, server_id);
+        AppState { inner: Arc::new(Inner { store, config, server_id, jwt_key, pro, secrets }) }
     }
     /// The Pro side (control plane client), in Pro mode.
     pub fn pro(&self) -> Option<&crate::pro::Pro> {
@@ -43,6 +47,9 @@ impl AppState {
     }
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+    pub fn secrets(&self) -> &SecretsBackend {
+        &self.inner.secrets
     }
     pub fn config(&self) -> &Config {
         &self.inner.config

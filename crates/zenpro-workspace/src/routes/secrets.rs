@@ -1,5 +1,6 @@
-//! Secrets: `/secrets` and `/secrets/{secret_id}`, kept by the SQL secrets store (values in
-//! the `secret` row, AES-GCM encrypted when `ZENML_SECRETS_STORE_ENCRYPTION_KEY` applies).
+//! Secrets: `/secrets` and `/secrets/{secret_id}`. The row is in SQL; the values are kept by the
+//! configured secrets store (`crate::secrets_backend`): the SQL store (values in the `secret` row,
+//! AES-GCM encrypted when `ZENML_SECRETS_STORE_ENCRYPTION_KEY` applies) or HashiCorp Vault.
 //!
 //! Lists never carry values (`body.values` is `{}`); a single `GET` returns them in clear.
 //! Private secrets are visible to their owner only; internal secrets (service-connector
@@ -12,12 +13,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use zenpro_store::secrets::{NewSecret, SECRET_LIST, SecretUpdate, SecretValues, SecretsCodec, ValuesUpdate};
+use zenpro_store::secrets::{NewSecret, SECRET_LIST, SecretUpdate, SecretValues, ValuesUpdate};
 use zenpro_store::users::UserRow;
 use zenpro_types::Error;
 
 use crate::auth::Auth;
-use crate::config::SecretsStoreType;
 use crate::extract::{JsonBody, QueryPairs, path_uuid};
 use crate::models;
 use crate::state::AppState;
@@ -29,21 +29,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/secrets", get(list).post(create))
         .route("/secrets/{secret_id}", get(get_one).put(update).delete(delete))
-}
-
-/// The value codec of the SQL secrets store, or 501 when another store is configured.
-fn sql_store(state: &AppState) -> Result<SecretsCodec, Error> {
-    let config = state.config();
-    match &config.secrets_store_type {
-        SecretsStoreType::Sql => Ok(SecretsCodec::new(config.secrets_encryption_key.as_ref().map(|k| k.0.as_str()))),
-        SecretsStoreType::Other(t) => Err(Error::NotImplemented(format!(
-            "The '{t}' secrets store (ZENML_SECRETS_STORE_TYPE={t}) is not supported by this zenpro \
-             version: secret operations are unavailable. Use ZENML_SECRETS_STORE_TYPE=sql."
-        ))),
-        SecretsStoreType::None => Err(Error::NotImplemented(
-            "No secrets store is configured (ZENML_SECRETS_STORE_TYPE=none): secret operations are unavailable.".into(),
-        )),
-    }
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
@@ -90,7 +75,7 @@ async fn owner(state: &AppState, user_id: &str) -> Result<Option<UserRow>, Error
 }
 
 async fn list(State(state): State<AppState>, auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
-    sql_store(&state)?;
+    state.secrets().check()?;
     let params = q.list(&SECRET_LIST)?;
     let page = state.store().list_secrets(&params, auth.user_id()).await?;
     let mut ids: Vec<uuid::Uuid> = page.items.iter().map(|s| models::id_of(&s.user_id)).collect();
@@ -107,12 +92,12 @@ async fn create(
     auth: Auth,
     JsonBody(b): JsonBody<SecretBody>,
 ) -> Result<Json<Value>, Error> {
-    let codec = sql_store(&state)?;
+    state.secrets().check()?;
     check_name(&b.name)?;
     let values: SecretValues = value_entries(b.values)?.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
     let (row, values) = state
-        .store()
-        .create_secret(NewSecret { name: b.name, private: b.private, user_id: auth.user_id(), values }, &codec)
+        .secrets()
+        .create(state.store(), NewSecret { name: b.name, private: b.private, user_id: auth.user_id(), values })
         .await?;
     Ok(Json(models::secret(&row, Some(&values), Some(&auth.user), true)))
 }
@@ -123,11 +108,10 @@ async fn get_one(
     Path(secret_id): Path<String>,
     q: QueryPairs,
 ) -> Result<Json<Value>, Error> {
-    let codec = sql_store(&state)?;
+    state.secrets().check()?;
     let id = path_uuid(&secret_id)?;
     let hydrate = q.hydrate()?;
-    let row = state.store().get_visible_secret(id, auth.user_id()).await?;
-    let values = state.store().secret_values(id, &codec).await?;
+    let (row, values) = state.secrets().get(state.store(), id, auth.user_id()).await?;
     let user = owner(&state, &row.user_id).await?;
     Ok(Json(models::secret(&row, Some(&values), user.as_ref(), hydrate)))
 }
@@ -139,7 +123,7 @@ async fn update(
     q: QueryPairs,
     JsonBody(b): JsonBody<SecretUpdateBody>,
 ) -> Result<Json<Value>, Error> {
-    let codec = sql_store(&state)?;
+    state.secrets().check()?;
     let id = path_uuid(&secret_id)?;
     let patch = q.flag("patch_values", false)?;
     if let Some(n) = &b.name {
@@ -150,8 +134,8 @@ async fn update(
         None => None,
     };
     let (row, values) = state
-        .store()
-        .update_secret(id, auth.user_id(), SecretUpdate { name: b.name, private: b.private, values }, &codec)
+        .secrets()
+        .update(state.store(), id, auth.user_id(), SecretUpdate { name: b.name, private: b.private, values })
         .await?;
     let user = owner(&state, &row.user_id).await?;
     Ok(Json(models::secret(&row, Some(&values), user.as_ref(), true)))
@@ -162,8 +146,8 @@ async fn delete(
     auth: Auth,
     Path(secret_id): Path<String>,
 ) -> Result<Json<Value>, Error> {
-    sql_store(&state)?;
+    state.secrets().check()?;
     let id = path_uuid(&secret_id)?;
-    state.store().delete_secret(id, auth.user_id()).await?;
+    state.secrets().delete(state.store(), id, auth.user_id()).await?;
     Ok(Json(Value::Null))
 }
