@@ -156,9 +156,31 @@ const MIGRATIONS: &[&[&str]] = &[V1];
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Bring the database to [`VERSION`]. Refuses a database from a newer zenpro.
+/// Bring the database to [`VERSION`]. Refuses a database from a newer zenpro. When several
+/// replicas start on a fresh database at once, the losers' DDL fails; they then wait (up to a
+/// minute) for the winner to stamp the version instead of failing start-up.
 pub async fn migrate(db: &Db) -> Result<i64, Error> {
-    let err = |e| map_err(e, "schema version conflict");
+    match migrate_once(db).await {
+        Ok(v) => Ok(v),
+        Err((e, false)) => Err(e),
+        Err((e, true)) => {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                let v = db.clone().fetch_i64(q!("SELECT COALESCE(MAX(version), 0) FROM cp_schema_version")).await;
+                if matches!(v, Ok(v) if v == VERSION) {
+                    tracing::info!("another process migrated the control-plane schema");
+                    return Ok(VERSION);
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `Err((e, true))`: a statement failed, possibly because another process is migrating.
+async fn migrate_once(db: &Db) -> Result<i64, (Error, bool)> {
+    let err = |e| (map_err(e, "schema version conflict"), true);
     let mut db = db.clone();
     db.execute(q!("CREATE TABLE IF NOT EXISTS cp_schema_version (
             version BIGINT NOT NULL PRIMARY KEY,
@@ -168,14 +190,19 @@ pub async fn migrate(db: &Db) -> Result<i64, Error> {
         .map_err(err)?;
     let current = db.fetch_i64(q!("SELECT COALESCE(MAX(version), 0) FROM cp_schema_version")).await.map_err(err)?;
     if current > VERSION {
-        return Err(Error::internal(format!(
-            "the control-plane database has schema version {current}, newer than this zenpro ({VERSION})"
-        )));
+        return Err((
+            Error::internal(format!(
+                "the control-plane database has schema version {current}, newer than this zenpro ({VERSION})"
+            )),
+            false,
+        ));
     }
     for (i, statements) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i as i64 + 1;
         for s in *statements {
-            db.execute(q!(*s)).await.map_err(|e| Error::internal(format!("migration {version} failed: {e}")))?;
+            db.execute(q!(*s))
+                .await
+                .map_err(|e| (Error::internal(format!("migration {version} failed: {e}")), true))?;
         }
         db.execute(q!("INSERT INTO cp_schema_version (version, applied) VALUES (?, ?)", version, crate::now_text()))
             .await

@@ -63,9 +63,21 @@ impl Store {
         Ok(self.exec(q!("DELETE FROM api_keys WHERE id = ? AND user_id = ?", id, user_id), "conflict").await? > 0)
     }
 
+    /// Record a use; at most one write per key and minute, so a busy key does not write on
+    /// every request.
     pub async fn touch_api_key(&self, id: Uuid) -> Result<(), Error> {
-        self.exec(q!("UPDATE api_keys SET last_used = ? WHERE id = ?", crate::now_text(), id), "conflict")
-            .await
-            .map(|_| ())
+        let now = chrono::Utc::now();
+        let minute_ago = crate::time_text(now - chrono::Duration::seconds(60));
+        self.exec(
+            q!(
+                "UPDATE api_keys SET last_used = ? WHERE id = ? AND (last_used IS NULL OR last_used < ?)",
+                crate::time_text(now),
+                id,
+                minute_ago
+            ),
+            "conflict",
+        )
+        .await
+        .map(|_| ())
     }
 }
