@@ -270,3 +270,31 @@ async fn password_login(
     let token = crate::auth::issue_token(&state.token_key, TokenKind::User, user.id, cfg.token_lifetime)?;
     Ok((token, cfg.token_lifetime))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn redirects_stay_local() {
+        assert_eq!(local_target(Some("/devices/verify?user_code=A")), "/devices/verify?user_code=A");
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "", "/x\r\nSet-Cookie: a=b"] {
+            assert_eq!(local_target(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(local_target(None), "/");
+    }
+
+    #[test]
+    fn cookies_are_read() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; zenpro_session=tok; b=2"));
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("tok"));
+        assert_eq!(cookie(&h, "missing"), None);
+        assert!(!csrf_ok(&h, "x"));
+    }
+}

@@ -4,7 +4,9 @@
 //! `GET/POST /devices/verify` where a logged-in user approves the device and picks the workspace
 //! that comes back as `device_metadata.tenant_id`.
 
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -107,8 +109,11 @@ struct AuthorizationForm {
 async fn device_authorization(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ext: http::Extensions,
     Form(f): Form<AuthorizationForm>,
 ) -> Result<Json<serde_json::Value>, Error> {
+    // Shown on the approval page so the user can recognise the request (the peer address).
+    let ip_address = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     let client_id = f.client_id.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     let Some(client_id) = client_id else {
         return Err(Error::validation("client_id is required"));
@@ -134,7 +139,7 @@ async fn device_authorization(
             user_code: user_code.clone(),
             device_id: device_id.clone(),
             user_agent: user_agent.clone(),
-            ip_address: None,
+            ip_address: ip_address.clone(),
             hostname: ua.hostname.clone(),
             os: ua.os.clone(),
             python_version: ua.python_version.clone(),
