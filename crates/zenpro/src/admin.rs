@@ -100,6 +100,10 @@ enum WorkspaceCommand {
         url: String,
         #[arg(long)]
         description: Option<String>,
+        /// The control plane's dashboard base URL for the printed settings, when it is not the
+        /// control plane's URL (ZENPRO_CP_DASHBOARD_URL set) and the server does not say it.
+        #[arg(long, value_name = "URL")]
+        dashboard_url: Option<String>,
     },
     /// List workspaces.
     List {
@@ -150,6 +154,9 @@ enum TeamCommand {
         /// User (name or id).
         #[arg(long)]
         user: String,
+        /// The team's organization (name or id), when teams of several organizations share its name.
+        #[arg(long)]
+        org: Option<String>,
     },
     /// List teams.
     List {
@@ -164,7 +171,7 @@ enum RoleCommand {
     /// Grant a role to a user or team on an organization, a workspace or a project.
     Grant(GrantArgs),
     /// List role assignments (their ids are what `role revoke` takes).
-    List,
+    List(RoleListArgs),
     /// Revoke a role assignment by id.
     Revoke { id: String },
     /// List the roles and their permissions.
@@ -193,6 +200,26 @@ struct GrantArgs {
     /// Role name, e.g. Admin, Manager, Developer, Contributor, Viewer, Member.
     #[arg(long)]
     role: String,
+}
+
+/// Filters of `role list`.
+#[derive(Args, Debug)]
+struct RoleListArgs {
+    /// Only assignments of this user (name or id).
+    #[arg(long)]
+    user: Option<String>,
+    /// Only assignments of this team (name or id).
+    #[arg(long)]
+    team: Option<String>,
+    /// Only assignments in this organization (name or id).
+    #[arg(long)]
+    org: Option<String>,
+    /// Only assignments on this workspace (name or id).
+    #[arg(long)]
+    workspace: Option<String>,
+    /// Only assignments of this role.
+    #[arg(long)]
+    role: Option<String>,
 }
 
 /// `--project WORKSPACE/PROJECT_UUID`.
@@ -328,9 +355,9 @@ mod tests {
         assert_eq!(args.url.as_deref(), Some("http://cp:8080"));
         assert_eq!(args.output, Output::Text);
         match args.command {
-            AdminCommand::Workspace(WorkspaceCommand::Create { name, org, url, description }) => {
+            AdminCommand::Workspace(WorkspaceCommand::Create { name, org, url, description, dashboard_url }) => {
                 assert_eq!((name.as_str(), org.as_str(), url.as_str()), ("ws1", "acme", "http://ws1"));
-                assert_eq!(description, None);
+                assert_eq!((description, dashboard_url), (None, None));
             }
             other => panic!("parsed as {other:?}"),
         }
@@ -405,6 +432,9 @@ mod tests {
         assert!(parse(&["workspace", "rotate-key", "ws1"]).is_ok());
         assert!(parse(&["team", "add-member", "ml", "--user", "alice"]).is_ok());
         assert!(parse(&["role", "revoke", "5f0c"]).is_ok());
+        assert!(parse(&["role", "list"]).is_ok());
+        assert!(parse(&["role", "list", "--team", "ml", "--org", "acme", "--role", "Viewer"]).is_ok());
+        assert!(parse(&["team", "add-member", "ml", "--user", "alice", "--org", "acme"]).is_ok());
         assert!(parse(&["user", "create", "alice", "--password", "pw", "--email", "a@x", "--superuser"]).is_ok());
         assert!(parse(&["workspace", "list", "--org", "acme"]).is_ok());
     }

@@ -186,7 +186,7 @@ fn detail_of(value: &Value) -> Option<String> {
             Value::Array(items) if items.len() == 2 && items.iter().all(Value::is_string) => {
                 let message = items[1].as_str().unwrap_or_default();
                 let unquoted = (items[0] == "KeyError" && message.len() >= 2)
-                    .then(|| message.strip_prefix('\'').and_then(|m| m.strip_suffix('\'')))
+                    .then(|| ['\'', '"'].iter().find_map(|q| message.strip_prefix(*q).and_then(|m| m.strip_suffix(*q))))
                     .flatten();
                 Some(unquoted.unwrap_or(message).to_string())
             }
@@ -268,6 +268,10 @@ mod tests {
         assert_eq!(
             error_message(StatusCode::NOT_FOUND, r#"{"detail": ["KeyError", "'No workspace ws9'"]}"#),
             "No workspace ws9 (HTTP 404 Not Found)"
+        );
+        assert_eq!(
+            error_message(StatusCode::NOT_FOUND, r#"{"detail": ["KeyError", "\"No team 'ml'.\""]}"#),
+            "No team 'ml'. (HTTP 404 Not Found)"
         );
         assert_eq!(
             error_message(StatusCode::CONFLICT, r#"{"detail": ["EntityExistsError", "'x' exists"]}"#),

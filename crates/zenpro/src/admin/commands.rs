@@ -206,7 +206,7 @@ fn key_of(answer: &Value) -> Result<String, Failure> {
 
 async fn workspace(api: &Api, command: WorkspaceCommand, output: Output) -> Result<String, Failure> {
     match command {
-        WorkspaceCommand::Create { name, org, url, description } => {
+        WorkspaceCommand::Create { name, org, url, description, dashboard_url } => {
             let answer = api
                 .post_json(
                     &["workspaces"],
@@ -218,7 +218,10 @@ async fn workspace(api: &Api, command: WorkspaceCommand, output: Output) -> Resu
                     ]),
                 )
                 .await?;
-            let enrollment = enrollment_of(api, &answer, key_of(&answer)?, &url);
+            let mut enrollment = enrollment_of(api, &answer, key_of(&answer)?, &url);
+            if let Some(dashboard) = dashboard_url {
+                enrollment.dashboard_url = dashboard.trim().trim_end_matches('/').to_string();
+            }
             Ok(match output {
                 Output::Json => pretty(&enrollment.to_json()),
                 Output::Text => enrollment.created_text(),
@@ -315,8 +318,9 @@ async fn team(api: &Api, command: TeamCommand, output: Output) -> Result<String,
                 }
             })
         }
-        TeamCommand::AddMember { team, user } => {
-            let answer = api.post_json(&["teams", &team, "members"], &json!({"user": user})).await?;
+        TeamCommand::AddMember { team, user, org } => {
+            let team_id = team_id(api, &team, org.as_deref()).await?;
+            let answer = api.post_json(&["teams", &team_id, "members"], &json!({"user": user})).await?;
             Ok(match output {
                 Output::Json => pretty(&if answer.is_null() { json!({"team": team, "user": user}) } else { answer }),
                 Output::Text => format!("Added {user} to team {team}.\n"),
@@ -332,9 +336,49 @@ async fn team(api: &Api, command: TeamCommand, output: Output) -> Result<String,
                     ("ID", &["id"]),
                     ("NAME", &["name"]),
                     ("ORGANIZATION", &["organization.name", "organization", "organization_id"]),
-                    ("MEMBERS", &["members"]),
+                    ("DESCRIPTION", &["description"]),
                 ],
             ))
+        }
+    }
+}
+
+/// Whether `s` is a UUID (hyphenated or 32 hex digits).
+fn is_uuid(s: &str) -> bool {
+    let hex = |part: &str| part.chars().all(|c| c.is_ascii_hexdigit());
+    match s.len() {
+        32 => hex(s),
+        36 => {
+            let parts: Vec<&str> = s.split('-').collect();
+            parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| hex(p))
+        }
+        _ => false,
+    }
+}
+
+/// A team's id: the control plane addresses teams by id only (their names are unique only
+/// within an organization), so a name is looked up among the teams the caller may see.
+async fn team_id(api: &Api, team: &str, org: Option<&str>) -> Result<String, Failure> {
+    if is_uuid(team) {
+        return Ok(team.to_string());
+    }
+    let query: Vec<(&str, &str)> = org.map(|o| ("organization", o)).into_iter().collect();
+    let teams = items(&api.get(&["teams"], &query).await?);
+    let found: Vec<&Value> = teams.iter().filter(|t| t["name"].as_str() == Some(team)).collect();
+    match found.as_slice() {
+        [one] => Ok(str_field(one, &["id"])),
+        [] => Err(Failure::Failed(match org {
+            Some(org) => format!("No team '{team}' in organization '{org}'."),
+            None => format!("No team '{team}'."),
+        })),
+        several => {
+            let orgs: Vec<String> =
+                several.iter().map(|t| str_field(t, &["organization_id", "organization"])).collect();
+            Err(Failure::Failed(format!(
+                "{} teams are named '{team}' (in organizations {}): give --org or the team's id",
+                several.len(),
+                orgs.join(", ")
+            )))
         }
     }
 }
@@ -372,15 +416,34 @@ fn grant_text(args: &GrantArgs, id: &str) -> String {
 
 async fn role(api: &Api, command: RoleCommand, output: Output) -> Result<String, Failure> {
     match command {
-        RoleCommand::Grant(args) => {
+        RoleCommand::Grant(mut args) => {
+            let shown = args.team.clone();
+            if let Some(team) = &args.team {
+                args.team = Some(team_id(api, team, args.org.as_deref()).await?);
+            }
             let answer = api.post_json(&["role_assignments"], &grant_body(&args)).await?;
+            args.team = shown;
             Ok(match output {
                 Output::Json => pretty(&answer),
                 Output::Text => grant_text(&args, &str_field(&answer, &["id"])),
             })
         }
-        RoleCommand::List => {
-            let answer = api.get(&["role_assignments"], &[]).await?;
+        RoleCommand::List(filter) => {
+            let team = match &filter.team {
+                Some(team) => Some(team_id(api, team, filter.org.as_deref()).await?),
+                None => None,
+            };
+            let query: Vec<(&str, &str)> = [
+                ("user", filter.user.as_deref()),
+                ("team", team.as_deref()),
+                ("organization", filter.org.as_deref()),
+                ("workspace", filter.workspace.as_deref()),
+                ("role", filter.role.as_deref()),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+            let answer = api.get(&["role_assignments"], &query).await?;
             Ok(list_output(
                 &answer,
                 output,
@@ -492,6 +555,15 @@ mod tests {
             grant_text(&grant(None, Some("ml"), None, None, Some(("ws1", "0b5c"))), "id-1"),
             "Granted Viewer to team ml on project 0b5c of workspace ws1 (assignment id id-1).\n"
         );
+    }
+
+    #[test]
+    fn uuids_are_told_from_names() {
+        assert!(is_uuid("0b5c8e3e-1c1b-4b8e-9f3e-1d2c3b4a5f60"));
+        assert!(is_uuid("0b5c8e3e1c1b4b8e9f3e1d2c3b4a5f60"));
+        assert!(!is_uuid("ml"));
+        assert!(!is_uuid("0b5c8e3e-1c1b-4b8e-9f3e-1d2c3b4a5f6g"));
+        assert!(!is_uuid("0b5c8e3e1-c1b-4b8e-9f3e-1d2c3b4a5f60"));
     }
 
     #[test]
