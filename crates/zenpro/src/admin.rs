@@ -2,14 +2,16 @@
 //! (`docs/control-plane.md`, "Admin API").
 //!
 //! The command line is parsed here; `client` speaks HTTP to `<url>/api/v1`, `store` keeps the
-//! login token per control-plane URL, `commands` turns each subcommand into API calls and
-//! `render` turns answers into text (tables, Helm values, environment variables) or JSON.
+//! login token per control-plane URL, `commands` (and `roles` for grants) turn each subcommand
+//! into API calls and `render` turns answers into text (tables, Helm values, environment
+//! variables) or JSON.
 //! Results go to stdout, errors to stderr; exit code 2 for usage errors, 1 for server or
 //! network errors.
 
 mod client;
 mod commands;
 mod render;
+mod roles;
 mod store;
 
 use std::path::PathBuf;

@@ -330,7 +330,10 @@ async fn an_admin_sets_up_an_organization_by_script() {
     assert!(project_grant["id"].is_string(), "{project_grant}");
     let grants = ids(&cp.admin(&["role", "list", "--output", "json"]).await.json());
     assert!(grants.contains(&grant_id) && grants.contains(&team_grant_id), "{grants:?}");
-    assert!(cp.admin(&["role", "list"]).await.ok().contains(&grant_id));
+    // The text table names the user and workspace of each grant.
+    let table = cp.admin(&["role", "list", "--user", "alice"]).await;
+    let row = table.ok().lines().find(|l| l.starts_with(&grant_id)).expect("the grant's row").to_string();
+    assert!(row.contains(" Developer ") && row.contains(" alice ") && row.contains(" ws1"), "{row}");
     let of_team = cp.admin(&["role", "list", "--team", "ml", "--org", "acme", "--output", "json"]).await.json();
     assert_eq!(ids(&of_team), [team_grant_id.as_str()]);
     assert!(cp.admin(&["role", "revoke", &grant_id]).await.ok().contains(&grant_id));

@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 use super::client::{Api, normalize_base};
 use super::render::{Column, Enrollment, first_field, items, table};
 use super::{
-    AdminArgs, AdminCommand, Context, Failure, GrantArgs, LoginArgs, OrgCommand, Output, RoleCommand,
-    ServiceAccountCommand, TeamCommand, UserCommand, WorkspaceCommand, store,
+    AdminArgs, AdminCommand, Context, Failure, LoginArgs, OrgCommand, Output, ServiceAccountCommand, TeamCommand,
+    UserCommand, WorkspaceCommand, store,
 };
 
 /// Runs one command; the text to print on success.
@@ -32,19 +32,19 @@ pub async fn run(args: AdminArgs, context: &Context) -> Result<String, Failure> 
         AdminCommand::Workspace(c) => workspace(&api, c, output).await,
         AdminCommand::User(c) => user(&api, c, output).await,
         AdminCommand::Team(c) => team(&api, c, output).await,
-        AdminCommand::Role(c) => role(&api, c, output).await,
+        AdminCommand::Role(c) => super::roles::run(&api, c, output).await,
         AdminCommand::ServiceAccount(c) => service_account(&api, c, output).await,
     }
 }
 
-fn pretty(value: &Value) -> String {
+pub(super) fn pretty(value: &Value) -> String {
     let mut text = serde_json::to_string_pretty(value).expect("JSON values serialise");
     text.push('\n');
     text
 }
 
 /// A list answer: JSON as the items array, text as a table.
-fn list_output(answer: &Value, output: Output, columns: &[Column<'_>]) -> String {
+pub(super) fn list_output(answer: &Value, output: Output, columns: &[Column<'_>]) -> String {
     let rows = items(answer);
     match output {
         Output::Json => pretty(&Value::Array(rows)),
@@ -52,12 +52,12 @@ fn list_output(answer: &Value, output: Output, columns: &[Column<'_>]) -> String
     }
 }
 
-fn str_field(value: &Value, paths: &[&str]) -> String {
+pub(super) fn str_field(value: &Value, paths: &[&str]) -> String {
     first_field(value, paths)
 }
 
 /// `{"k": v}` without the keys whose value is `None`.
-fn body(pairs: &[(&str, Option<Value>)]) -> Value {
+pub(super) fn body(pairs: &[(&str, Option<Value>)]) -> Value {
     let mut map = Map::new();
     for (key, value) in pairs {
         if let Some(value) = value {
@@ -358,7 +358,7 @@ fn is_uuid(s: &str) -> bool {
 
 /// A team's id: the control plane addresses teams by id only (their names are unique only
 /// within an organization), so a name is looked up among the teams the caller may see.
-async fn team_id(api: &Api, team: &str, org: Option<&str>) -> Result<String, Failure> {
+pub(super) async fn team_id(api: &Api, team: &str, org: Option<&str>) -> Result<String, Failure> {
     if is_uuid(team) {
         return Ok(team.to_string());
     }
@@ -379,100 +379,6 @@ async fn team_id(api: &Api, team: &str, org: Option<&str>) -> Result<String, Fai
                 several.len(),
                 orgs.join(", ")
             )))
-        }
-    }
-}
-
-/// The JSON body of `POST /role_assignments` for a grant.
-fn grant_body(args: &GrantArgs) -> Value {
-    let (workspace, project) = match (&args.project, &args.workspace) {
-        (Some(p), _) => (Some(p.workspace.clone()), Some(p.project.clone())),
-        (None, w) => (w.clone(), None),
-    };
-    body(&[
-        ("role", Some(json!(args.role))),
-        ("user", args.user.clone().map(Value::from)),
-        ("team", args.team.clone().map(Value::from)),
-        ("organization", args.org.clone().map(Value::from)),
-        ("workspace", workspace.map(Value::from)),
-        ("project", project.map(Value::from)),
-    ])
-}
-
-fn grant_text(args: &GrantArgs, id: &str) -> String {
-    let principal = match (&args.user, &args.team) {
-        (Some(u), _) => format!("user {u}"),
-        (None, Some(t)) => format!("team {t}"),
-        (None, None) => String::new(),
-    };
-    let scope = match (&args.org, &args.workspace, &args.project) {
-        (Some(o), _, _) => format!("organization {o}"),
-        (_, Some(w), _) => format!("workspace {w}"),
-        (_, _, Some(p)) => format!("project {} of workspace {}", p.project, p.workspace),
-        _ => String::new(),
-    };
-    format!("Granted {} to {principal} on {scope} (assignment id {id}).\n", args.role)
-}
-
-async fn role(api: &Api, command: RoleCommand, output: Output) -> Result<String, Failure> {
-    match command {
-        RoleCommand::Grant(mut args) => {
-            let shown = args.team.clone();
-            if let Some(team) = &args.team {
-                args.team = Some(team_id(api, team, args.org.as_deref()).await?);
-            }
-            let answer = api.post_json(&["role_assignments"], &grant_body(&args)).await?;
-            args.team = shown;
-            Ok(match output {
-                Output::Json => pretty(&answer),
-                Output::Text => grant_text(&args, &str_field(&answer, &["id"])),
-            })
-        }
-        RoleCommand::List(filter) => {
-            let team = match &filter.team {
-                Some(team) => Some(team_id(api, team, filter.org.as_deref()).await?),
-                None => None,
-            };
-            let query: Vec<(&str, &str)> = [
-                ("user", filter.user.as_deref()),
-                ("team", team.as_deref()),
-                ("organization", filter.org.as_deref()),
-                ("workspace", filter.workspace.as_deref()),
-                ("role", filter.role.as_deref()),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect();
-            let answer = api.get(&["role_assignments"], &query).await?;
-            Ok(list_output(
-                &answer,
-                output,
-                &[
-                    ("ID", &["id"]),
-                    ("ROLE", &["role"]),
-                    ("USER", &["user.name", "user", "user_name", "user_id"]),
-                    ("TEAM", &["team.name", "team", "team_name", "team_id"]),
-                    ("SCOPE", &["scope"]),
-                    ("ORGANIZATION", &["organization.name", "organization", "organization_name", "organization_id"]),
-                    ("WORKSPACE", &["workspace.name", "workspace", "workspace_name", "workspace_id"]),
-                    ("PROJECT", &["project", "project_id"]),
-                ],
-            ))
-        }
-        RoleCommand::Revoke { id } => {
-            let answer = api.delete(&["role_assignments", &id]).await?;
-            Ok(match output {
-                Output::Json => pretty(&if answer.is_null() { json!({"id": id, "revoked": true}) } else { answer }),
-                Output::Text => format!("Revoked role assignment {id}.\n"),
-            })
-        }
-        RoleCommand::Roles => {
-            let answer = api.get(&["roles"], &[]).await?;
-            Ok(list_output(
-                &answer,
-                output,
-                &[("NAME", &["name"]), ("SCOPE", &["scope"]), ("DESCRIPTION", &["description"])],
-            ))
         }
     }
 }
@@ -517,45 +423,7 @@ async fn service_account(api: &Api, command: ServiceAccountCommand, output: Outp
 
 #[cfg(test)]
 mod tests {
-    use super::super::ProjectRef;
     use super::*;
-
-    fn grant(
-        user: Option<&str>,
-        team: Option<&str>,
-        org: Option<&str>,
-        ws: Option<&str>,
-        project: Option<(&str, &str)>,
-    ) -> GrantArgs {
-        GrantArgs {
-            user: user.map(str::to_string),
-            team: team.map(str::to_string),
-            org: org.map(str::to_string),
-            workspace: ws.map(str::to_string),
-            project: project.map(|(w, p)| ProjectRef { workspace: w.to_string(), project: p.to_string() }),
-            role: "Viewer".to_string(),
-        }
-    }
-
-    #[test]
-    fn grant_bodies_name_one_principal_and_one_scope() {
-        assert_eq!(
-            grant_body(&grant(Some("alice"), None, Some("acme"), None, None)),
-            json!({"role": "Viewer", "user": "alice", "organization": "acme"})
-        );
-        assert_eq!(
-            grant_body(&grant(None, Some("ml"), None, Some("ws1"), None)),
-            json!({"role": "Viewer", "team": "ml", "workspace": "ws1"})
-        );
-        assert_eq!(
-            grant_body(&grant(Some("bob"), None, None, None, Some(("ws1", "0b5c")))),
-            json!({"role": "Viewer", "user": "bob", "workspace": "ws1", "project": "0b5c"})
-        );
-        assert_eq!(
-            grant_text(&grant(None, Some("ml"), None, None, Some(("ws1", "0b5c"))), "id-1"),
-            "Granted Viewer to team ml on project 0b5c of workspace ws1 (assignment id id-1).\n"
-        );
-    }
 
     #[test]
     fn uuids_are_told_from_names() {
