@@ -218,7 +218,7 @@ class Server:
 
     def __init__(self, kind: str, db: Database, workdir: Path,
                  admin_user: str = ADMIN_USER, admin_password: str = ADMIN_PASSWORD,
-                 start_timeout: Optional[float] = None) -> None:
+                 start_timeout: Optional[float] = None, extra_env: Optional[dict] = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown server kind {kind!r}")
         self.kind = kind
@@ -232,6 +232,8 @@ class Server:
         self.log_path = workdir / "server.log"
         self._log_file = None
         self.starts = 0
+        # Set last, over the defaults (e.g. ZENML_SECRETS_STORE_* of another secrets store).
+        self.extra_env = dict(extra_env or {})
 
     # -- public
     @property
@@ -332,6 +334,7 @@ class Server:
                 "--host", "127.0.0.1", "--port", str(self.port), "--no-server-header",
                 "--log-level", "info",
             ]
+        env.update(self.extra_env)
         return cmd, env
 
     def _ready_path(self) -> str:
