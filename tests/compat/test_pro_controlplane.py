@@ -334,16 +334,6 @@ def test_project_scoped_grant_limits_the_project_list(pro: ProEnv, client_factor
     refused(c.zenml("project", "register", "pia-project"), "Insufficient permissions to CREATE resource 'project'")
 
 
-@pytest.mark.xfail(reason="zenpro admin says `team add-member TEAM` / `role grant --team T` take a name or an id, "
-                          "but the control plane's /teams/{id}/members and POST /role_assignments take team ids "
-                          "only (404 \"No team with id 'NAME'\")", strict=False)
-def test_team_by_name_in_zenpro_admin(pro: ProEnv):
-    pro.user("tina")
-    pro.cp.admin_ok("team", "create", "named-team-e2e", "--org", ORG)
-    pro.cp.admin_ok("team", "add-member", "named-team-e2e", "--user", "tina")
-    pro.cp.admin_ok("role", "grant", "--team", "named-team-e2e", "--workspace", WORKSPACE, "--role", "Viewer")
-
-
 def test_organization_roles(pro: ProEnv, client_factory):
     # Organization Member: membership only, no workspace access; organization Viewer: workspace
     # Viewer on every workspace of the organization.
@@ -366,11 +356,9 @@ def test_organization_roles(pro: ProEnv, client_factory):
 
 def test_team_grant_admits_its_members(pro: ProEnv, client_factory):
     password = pro.user("tom")
-    team = pro.cp.admin_json("team", "create", "viewers-e2e", "--org", ORG, "--output", "json")
-    # Teams by id: the control plane's /teams/{id}/members and role grants take ids (team names
-    # are only unique within an organization).
-    pro.cp.admin_ok("team", "add-member", team["id"], "--user", "tom")
-    pro.cp.admin_ok("role", "grant", "--team", team["id"], "--workspace", WORKSPACE, "--role", "Viewer")
+    pro.cp.admin_ok("team", "create", "viewers-e2e", "--org", ORG)
+    pro.cp.admin_ok("team", "add-member", "viewers-e2e", "--user", "tom")
+    pro.cp.admin_ok("role", "grant", "--team", "viewers-e2e", "--workspace", WORKSPACE, "--role", "Viewer")
     c = pro_client(client_factory, pro, "tom")
     store_pro_token(c, pro.cp, "tom", password).ok()
     connected(c.zenml("login", WORKSPACE, "--pro-api-url", pro.cp.api_url))

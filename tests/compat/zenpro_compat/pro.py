@@ -168,7 +168,7 @@ class ControlPlane(Proc):
         home.mkdir(parents=True, exist_ok=True)
         env = servers._base_env(home)
         env.update({
-            "ZENPRO_CP_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "ZENPRO_CP_DATABASE_URL": f"sqlite://{self.db_path}",  # sqlite:///abs/path.db
             "ZENPRO_CP_URL": self.url,
             "ZENPRO_CP_ADMIN_USERNAME": self.admin_user,
             "ZENPRO_CP_ADMIN_PASSWORD": self.admin_password,
