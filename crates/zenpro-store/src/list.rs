@@ -78,6 +78,16 @@ pub struct ListParams {
     pub page: u64,
     pub size: u64,
     pub hydrate: bool,
+    /// Pro-mode RBAC: list only these rows (see [`Restriction`]); `None` lists everything.
+    pub restrict: Option<std::sync::Arc<Restriction>>,
+}
+
+/// The rows a caller may list when the control plane grants no full access
+/// (`allowed_resource_ids`): the allowed ids plus every row the caller owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restriction {
+    pub ids: Vec<uuid::Uuid>,
+    pub owner: uuid::Uuid,
 }
 
 impl Default for ListParams {
@@ -90,6 +100,7 @@ impl Default for ListParams {
             page: 1,
             size: DEFAULT_SIZE,
             hydrate: false,
+            restrict: None,
         }
     }
 }
@@ -328,6 +339,24 @@ impl Where {
         }
         if n > 0 {
             parts.push(Query { sql: format!("({})", filt.sql), params: filt.params });
+        }
+        if let Some(r) = &params.restrict {
+            // `<table>`.`id` IN (...) OR `<table>`.`user_id` = owner (tables with an owner).
+            let mut c = Query::default();
+            if r.ids.is_empty() {
+                c.push_sql("(1 = 0");
+            } else {
+                c.push_sql(&format!("({} IN ({})", spec.id, vec!["?"; r.ids.len()].join(", ")));
+                for id in &r.ids {
+                    c.push_param(*id);
+                }
+            }
+            if let Some(table) = spec.id.strip_suffix(".`id`") {
+                c.push_sql(&format!(" OR {table}.`user_id` = ?"));
+                c.push_param(r.owner);
+            }
+            c.push_sql(")");
+            parts.push(c);
         }
         if !parts.is_empty() {
             out.push_sql(" WHERE ");

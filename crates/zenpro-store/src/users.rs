@@ -165,6 +165,23 @@ impl Store {
             .map_err(db_err)
     }
 
+    /// Owner (`user_id`) and, with `project_scoped`, project of an entity: `None` when there is
+    /// no such row. For the Pro-mode permission checks (owners skip the control plane);
+    /// `table` comes from a static declaration, never from request text.
+    pub async fn entity_owner(
+        &self,
+        table: &'static str,
+        project_scoped: bool,
+        id: Uuid,
+    ) -> Result<Option<(Option<String>, Option<String>)>, Error> {
+        let project = if project_scoped { "`project_id`" } else { "NULL" };
+        self.db
+            .clone()
+            .fetch_optional(q!(format!("SELECT `user_id`, {project} FROM `{table}` WHERE `id` = ?"), id))
+            .await
+            .map_err(db_err)
+    }
+
     /// A user (`service_account = false`) or service account by name or id.
     pub async fn find_account(&self, key: &NameOrId, service_account: bool) -> Result<Option<UserRow>, Error> {
         let query = match key {

@@ -4,12 +4,13 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use zenpro_store::list::{ListParams, ListSpec, parse_bool_param};
+use zenpro_store::list::{ListParams, ListSpec, Restriction, parse_bool_param};
 use zenpro_types::Error;
 
-/// All query pairs, in order, repeated keys kept.
+/// All query pairs, in order, repeated keys kept; in Pro mode also the RBAC restriction of the
+/// request's list (set by `pro::rbac`), applied by [`QueryPairs::list`].
 #[derive(Debug, Clone, Default)]
-pub struct QueryPairs(pub Vec<(String, String)>);
+pub struct QueryPairs(pub Vec<(String, String)>, pub Option<std::sync::Arc<Restriction>>);
 
 impl QueryPairs {
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -25,7 +26,9 @@ impl QueryPairs {
     }
     /// List parameters against a spec.
     pub fn list(&self, spec: &ListSpec) -> Result<ListParams, Error> {
-        ListParams::parse(&self.0, spec)
+        let mut params = ListParams::parse(&self.0, spec)?;
+        params.restrict = self.1.clone();
+        Ok(params)
     }
 }
 
@@ -35,7 +38,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
         let q = parts.uri.query().unwrap_or("");
         serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-            .map(QueryPairs)
+            .map(|pairs| QueryPairs(pairs, parts.extensions.get::<std::sync::Arc<Restriction>>().cloned()))
             .map_err(|e| Error::validation(format!("Invalid query string: {e}")))
     }
 }

@@ -148,6 +148,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(routes::info::ready))
         .nest("/api/v1", routes::api())
         .fallback(not_found)
+        // Pro mode: permission checks against the control plane (a no-op otherwise).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pro::rbac::middleware))
         .with_state(state)
         .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| async move {
             // Endpoints the reference does not register in Pro mode.

@@ -2,197 +2,14 @@
 //! plane on `127.0.0.1:0` over HTTP (the workspace calls it with its HTTP client), the workspace
 //! driven with `oneshot`. Each test has its own control plane and workspace database (SQLite).
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+mod pro_support;
+
 use std::time::Duration;
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use tower::ServiceExt;
-use zenpro_workspace::AppState;
-
-const CP_ADMIN_PW: &str = "cp-admin-password";
-
-/// A control plane serving on a free local port, with its bootstrap super-user logged in.
-struct Cp {
-    api: String,
-    dash: String,
-    admin: String,
-    state: zenpro_control::AppState,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Cp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl Cp {
-    async fn start() -> Cp {
-        let dir = tempfile::tempdir().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let env: HashMap<String, String> = [
-            ("ZENPRO_CP_DATABASE_URL", format!("sqlite://{}", dir.path().join("cp.db").display())),
-            ("ZENPRO_DATA_DIR", dir.path().display().to_string()),
-            ("ZENPRO_CP_ADMIN_PASSWORD", CP_ADMIN_PW.to_string()),
-            ("ZENPRO_CP_TOKEN_SECRET", "cp-test-token-secret".to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        let mut config = zenpro_control::Config::from_map(&env).unwrap();
-        config.port = port;
-        let state = zenpro_control::build(config).await.unwrap();
-        let app = zenpro_control::router(state.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-        });
-        let api = state.config.api_url();
-        let dash = state.config.dashboard_url();
-        let mut cp = Cp { api, dash, admin: String::new(), state, http: reqwest::Client::new(), _dir: dir, server };
-        cp.admin = cp.login("admin", CP_ADMIN_PW).await;
-        cp
-    }
-
-    /// A CP user token from a password login.
-    async fn login(&self, username: &str, password: &str) -> String {
-        let r = self
-            .http
-            .post(format!("{}/auth/login", self.api))
-            .form(&[("username", username), ("password", password)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "CP login of {username}");
-        r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .request(method, format!("{}{path}", self.api))
-            .bearer_auth(&self.admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn ok(&self, method: Method, path: &str, body: Value) -> Value {
-        let (s, v) = self.call(method.clone(), path, body).await;
-        assert!((200..300).contains(&s), "CP {method} {path}: {s} {v}");
-        v
-    }
-
-    async fn workspace_row(&self, id: &str) -> zenpro_control::store::workspaces::WorkspaceRow {
-        self.state.store.get_workspace_by_id_or_name(id).await.unwrap().unwrap()
-    }
-}
-
-/// An organization and a workspace created through the admin API.
-struct Enrolled {
-    org_id: String,
-    ws_id: String,
-    ws_name: String,
-    key: String,
-}
-
-async fn enroll(cp: &Cp) -> Enrolled {
-    let org = cp.ok(Method::POST, "/organizations", json!({"name": "acme"})).await;
-    let ws = cp.ok(Method::POST, "/workspaces", json!({"name": "ws1", "organization": "acme"})).await;
-    Enrolled {
-        org_id: org["id"].as_str().unwrap().to_string(),
-        ws_id: ws["id"].as_str().unwrap().to_string(),
-        ws_name: "ws1".into(),
-        key: ws["enrollment_key"].as_str().unwrap().to_string(),
-    }
-}
-
-/// A workspace server in Pro mode, with its database in `dir`.
-async fn workspace(
-    cp: &Cp,
-    e: &Enrolled,
-    dir: &tempfile::TempDir,
-    extra: &[(&str, &str)],
-) -> Result<AppState, zenpro_types::Error> {
-    let mut env: HashMap<String, String> = [
-        ("ZENML_STORE_URL", format!("sqlite:///{}", dir.path().join("z.db").display())),
-        ("ZENPRO_DATA_DIR", dir.path().display().to_string()),
-        ("ZENML_SERVER_JWT_SECRET_KEY", "ws-test-key".into()),
-        ("ZENML_SERVER_SERVER_URL", "http://ws1.example:8080".into()),
-        ("ZENML_SERVER_DEPLOYMENT_TYPE", "cloud".into()),
-        ("ZENML_SERVER_PRO_API_URL", format!("{}/", cp.api)),
-        ("ZENML_SERVER_PRO_DASHBOARD_URL", cp.dash.clone()),
-        ("ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET", e.key.clone()),
-        ("ZENML_SERVER_PRO_OAUTH2_AUDIENCE", cp.api.clone()),
-        ("ZENML_SERVER_PRO_ORGANIZATION_ID", e.org_id.clone()),
-        ("ZENML_SERVER_PRO_ORGANIZATION_NAME", "acme".into()),
-        ("ZENML_SERVER_PRO_WORKSPACE_ID", e.ws_id.clone()),
-        ("ZENML_SERVER_PRO_WORKSPACE_NAME", e.ws_name.clone()),
-        ("ZENML_SERVER_PRO_HTTP_TIMEOUT", "5".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    for (k, v) in extra {
-        env.insert(k.to_string(), v.to_string());
-    }
-    zenpro_workspace::build(zenpro_workspace::Config::from_map(&env).unwrap()).await
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    json: Value,
-}
-
-async fn send(state: &AppState, req: Request<Body>) -> Resp {
-    let resp = zenpro_workspace::router(state.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Resp { status, headers, json: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
-}
-
-async fn get(state: &AppState, path: &str, bearer: Option<&str>) -> Resp {
-    let mut b = Request::get(path);
-    if let Some(t) = bearer {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    send(state, b.body(Body::empty()).unwrap()).await
-}
-
-async fn post_login(state: &AppState, bearer: Option<&str>, form: &str) -> Resp {
-    let mut b = Request::post("/api/v1/login").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(t) = bearer {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    send(state, b.body(Body::from(form.to_string())).unwrap()).await
-}
-
-/// A CP user with a workspace role (or none), and its CP token.
-async fn cp_user(cp: &Cp, e: &Enrolled, name: &str, role: Option<&str>) -> (String, String) {
-    let u = cp
-        .ok(
-            Method::POST,
-            "/users",
-            json!({"username": name, "password": "pw-of-user-1", "email": format!("{name}@x.io")}),
-        )
-        .await;
-    let id = u["id"].as_str().unwrap().to_string();
-    if let Some(role) = role {
-        cp.ok(Method::POST, "/role_assignments", json!({"role": role, "user": id, "workspace": e.ws_id})).await;
-    }
-    (id, cp.login(name, "pw-of-user-1").await)
-}
+use pro_support::*;
+use serde_json::json;
 
 #[tokio::test]
 async fn pro_enrollment_info_and_redirect() {
@@ -364,7 +181,7 @@ async fn pro_api_key_bearer_and_login() {
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["name"], "robot");
     assert_eq!(ws.pro().unwrap().client.calls(), calls + 1, "one authorize_server call");
-    let r = get(&ws, "/api/v1/projects", Some(&key)).await;
+    let r = get(&ws, "/api/v1/current-user", Some(&key)).await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(ws.pro().unwrap().client.calls(), calls + 1, "the answer is cached");
     let sa_row = ws.store().find_account(&zenpro_store::NameOrId::Name("robot".into()), true).await.unwrap().unwrap();

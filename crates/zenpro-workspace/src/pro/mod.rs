@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod client;
+pub mod rbac;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,8 @@ pub struct Pro {
     pub client: Arc<ProClient>,
     /// SHA-256 of a credential → the local account it authenticated, for `cache_seconds`.
     users: TtlCache<Uuid>,
+    /// RBAC decisions, allowed-id lists, entitlements and reported usage events.
+    pub rbac: rbac::RbacCache,
     _heartbeat: AbortOnDrop,
 }
 
@@ -78,7 +81,13 @@ impl Pro {
             }
         });
         let ttl = Duration::from_secs(config.cache_seconds);
-        Ok(Pro { config, client, users: TtlCache::new(ttl, USER_CACHE_SIZE), _heartbeat: AbortOnDrop(heartbeat) })
+        Ok(Pro {
+            config,
+            client,
+            users: TtlCache::new(ttl, USER_CACHE_SIZE),
+            rbac: rbac::RbacCache::new(ttl),
+            _heartbeat: AbortOnDrop(heartbeat),
+        })
     }
 }
 
