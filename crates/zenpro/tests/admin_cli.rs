@@ -30,7 +30,8 @@ async fn start() -> ControlPlane {
     let db = home.path().join("cp.db");
     let env: HashMap<String, String> = [
         ("ZENPRO_DATA_DIR", home.path().join("data").display().to_string()),
-        ("ZENPRO_CP_DATABASE_URL", format!("sqlite://{}", db.display())),
+        // `sqlite:////abs/path` (SQLAlchemy style): an absolute path however `sqlite:` is parsed.
+        ("ZENPRO_CP_DATABASE_URL", format!("sqlite:///{}", db.display())),
         ("ZENPRO_CP_URL", url.clone()),
         ("ZENPRO_CP_ADMIN_USERNAME", "admin".to_string()),
         ("ZENPRO_CP_ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
