@@ -151,10 +151,27 @@ pub async fn authenticate_bearer(state: &AppState, bearer: &str) -> Result<Auth,
         || Error::credentials("Authentication error: the account of this token no longer exists or is inactive.");
     let id = Uuid::parse_str(&claims.sub).map_err(|_| gone())?;
     let principal = match claims.kind {
-        TokenKind::User => Principal::User(state.store.get_user(id).await?.filter(|u| u.active).ok_or_else(gone)?),
+        TokenKind::User => {
+            let user = state.store.get_user(id).await?.filter(|u| u.active).ok_or_else(gone)?;
+            if issued_before_password_change(&user, claims.iat) {
+                return Err(Error::credentials(
+                    "Authentication error: the password changed after this token was issued; log in again.",
+                ));
+            }
+            Principal::User(user)
+        }
         TokenKind::Workspace => Principal::Workspace(state.store.get_workspace(id).await?.ok_or_else(gone)?),
     };
     Ok(Auth { principal, api_key_id: None })
+}
+
+/// Whether a token issued at `iat` (whole seconds) predates the user's last password change
+/// (a token from the same second is still accepted).
+fn issued_before_password_change(user: &UserRow, iat: i64) -> bool {
+    user.password_changed
+        .as_deref()
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok())
+        .is_some_and(|t| iat < t.and_utc().timestamp())
 }
 
 /// The bearer of an `Authorization` header, if any.

@@ -224,3 +224,17 @@ async fn bootstrap_admin_only_on_first_start() {
     assert!(dir.join("control-plane/token_secret").exists());
     app.login(ADMIN, ADMIN_PW).await;
 }
+
+backend_tests!(password_change_invalidates_older_tokens, |app: TestApp| async move {
+    let (_, old) = app.user("fay").await;
+    // Tokens carry whole seconds: change the password in a later second than the login.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.as_user(&old, Method::PATCH, "/users/fay", Some(json!({"password": "fay-new"})), StatusCode::OK).await;
+    let r = app.call(Method::GET, "/users/me", Some(&old), None).await;
+    assert_eq!(r.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.1["www-authenticate"], "Bearer");
+    let new = app.login("fay", "fay-new").await;
+    app.as_user(&new, Method::GET, "/users/me", None, StatusCode::OK).await;
+    // Other users' tokens are unaffected.
+    app.admin(Method::GET, "/users/me", None, StatusCode::OK).await;
+});

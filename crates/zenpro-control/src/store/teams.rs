@@ -98,7 +98,7 @@ impl Store {
     /// Members of a team, by name.
     pub async fn team_members(&self, team: Uuid) -> Result<Vec<UserRow>, Error> {
         self.all(q!(
-            "SELECT u.id, u.username, u.email, u.full_name, u.password_hash, u.is_superuser, u.is_service_account, u.organization_id, u.active, u.created, u.updated FROM users u JOIN team_members m ON m.user_id = u.id WHERE m.team_id = ? ORDER BY u.username, u.id",
+            "SELECT u.id, u.username, u.email, u.full_name, u.password_hash, u.is_superuser, u.is_service_account, u.organization_id, u.active, u.password_changed, u.created, u.updated FROM users u JOIN team_members m ON m.user_id = u.id WHERE m.team_id = ? ORDER BY u.username, u.id",
             team
         ))
         .await

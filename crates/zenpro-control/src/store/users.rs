@@ -21,6 +21,8 @@ pub struct UserRow {
     /// The organization of a service account.
     pub organization_id: Option<Uuid>,
     pub active: bool,
+    /// When the password was last set (tokens issued before are refused).
+    pub password_changed: Option<String>,
     pub created: String,
     pub updated: String,
 }
@@ -37,13 +39,14 @@ impl FromRow for UserRow {
             is_service_account: r.bool("is_service_account"),
             organization_id: r.opt_uuid("organization_id"),
             active: r.bool("active"),
+            password_changed: r.opt_str("password_changed"),
             created: r.str("created"),
             updated: r.str("updated"),
         }
     }
 }
 
-const COLS: &str = "id, username, email, full_name, password_hash, is_superuser, is_service_account, organization_id, active, created, updated";
+const COLS: &str = "id, username, email, full_name, password_hash, is_superuser, is_service_account, organization_id, active, password_changed, created, updated";
 
 /// A new user or service account.
 #[derive(Debug, Clone, Default)]
