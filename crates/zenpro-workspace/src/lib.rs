@@ -150,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         // Pro mode: permission checks against the control plane (a no-op otherwise).
         .layer(axum::middleware::from_fn_with_state(state.clone(), pro::rbac::middleware))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pro::account_rules))
         .with_state(state)
         .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| async move {
             // Endpoints the reference does not register in Pro mode.

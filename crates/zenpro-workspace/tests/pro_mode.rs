@@ -232,6 +232,18 @@ async fn pro_disabled_endpoints() {
     }
     // What stays: reading users and oneself.
     assert_eq!(get(&ws, "/api/v1/users", Some(&token)).await.status, 200);
+    // PUT /users/{id} only sets the default project.
+    let r = send_json(&ws, Method::PUT, &format!("/api/v1/users/{me}"), &token, json!({"full_name": "Changed"})).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["body"]["full_name"], "");
+    // Workspace-level service accounts and keys are deprecated in Pro mode.
+    let r =
+        send_json(&ws, Method::POST, "/api/v1/service_accounts", &token, json!({"name": "sa", "active": true})).await;
+    assert_eq!(r.status, 403, "{}", r.json);
+    assert!(r.json["detail"][1].as_str().unwrap().contains("deprecated in ZenML Pro workspaces"));
+    // Without credentials the handler's 401 comes first.
+    let r = send(&ws, Request::post("/api/v1/service_accounts").body(Body::from("{}")).unwrap()).await;
+    assert_eq!(r.status, 401);
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ pub mod rbac;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::FromRequestParts;
 use http::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -198,6 +199,67 @@ pub fn disabled_endpoint(method: &Method, path: &str) -> Option<(StatusCode, &'s
         }
         _ => None,
     }
+}
+
+const SA_DEPRECATED: &str = "Workspace-level service accounts and API keys are deprecated in ZenML Pro workspaces. \
+                             Use ZenML Pro organization service accounts and API keys instead.";
+
+/// Whether a JSON update body changes nothing but `active` (nulls ignored, as `exclude_none`).
+fn only_active(body: &serde_json::Value) -> bool {
+    body.as_object().is_some_and(|o| {
+        let set: Vec<&String> = o.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect();
+        set.len() == 1 && set[0] == "active"
+    })
+}
+
+/// Pro-mode rules of the account endpoints (after authentication; unauthenticated requests go
+/// on to the handler's 401): workspace-level service accounts and API keys cannot be created,
+/// rotated or changed beyond their active status, and `PUT /users/{id}` only sets
+/// `default_project_id`.
+pub async fn account_rules(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.pro().is_none() {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().strip_prefix("/api/v1").unwrap_or("").trim_matches('/').to_string();
+    let parts: Vec<&str> = path.split('/').collect();
+    let method = req.method().clone();
+    let rule = match (&method, parts.as_slice()) {
+        (&Method::POST, ["service_accounts"])
+        | (&Method::POST, ["service_accounts", _, "api_keys"])
+        | (&Method::PUT, ["service_accounts", _, "api_keys", _, "rotate"]) => 1,
+        (&Method::PUT, ["service_accounts", _]) | (&Method::PUT, ["service_accounts", _, "api_keys", _]) => 2,
+        (&Method::PUT, ["users", _]) => 3,
+        _ => 0,
+    };
+    if rule == 0 {
+        return next.run(req).await;
+    }
+    let (mut head, body) = req.into_parts();
+    if crate::auth::Auth::from_request_parts(&mut head, &state).await.is_err() {
+        return next.run(axum::extract::Request::from_parts(head, body)).await;
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, 2 * 1024 * 1024).await else {
+        return Error::validation("Could not read the request body.").into_response();
+    };
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    let body = match rule {
+        1 => return Error::forbidden(SA_DEPRECATED).into_response(),
+        2 if !only_active(&json) => return Error::forbidden(SA_DEPRECATED).into_response(),
+        3 => {
+            let mut only = serde_json::Map::new();
+            if let Some(v) = json.get("default_project_id") {
+                only.insert("default_project_id".into(), v.clone());
+            }
+            axum::body::Body::from(serde_json::Value::Object(only).to_string())
+        }
+        _ => axum::body::Body::from(bytes),
+    };
+    next.run(axum::extract::Request::from_parts(head, body)).await
 }
 
 #[cfg(test)]
