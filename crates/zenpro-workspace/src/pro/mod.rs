@@ -56,6 +56,12 @@ impl Pro {
     /// Enroll with the control plane (the startup status update) and start the heartbeat.
     /// `server_url` is `ZENML_SERVER_SERVER_URL` (sent as `zenml-server-url`).
     pub async fn start(config: ProConfig, server_url: &str) -> Result<Pro, Error> {
+        if server_url.is_empty() {
+            tracing::warn!(
+                "ZENML_SERVER_SERVER_URL is not set: the control plane will not learn this workspace's URL, so clients \
+                 cannot find it (set it to the URL clients use)"
+            );
+        }
         let client = Arc::new(ProClient::new(&config, server_url)?);
         client.workspace_status().await.map_err(|e| {
             Error::Unavailable(format!(
