@@ -10,6 +10,7 @@ pub mod code_refs;
 pub mod components;
 pub mod connectors;
 pub mod db;
+pub mod deployments;
 pub mod devices;
 pub mod flavors;
 pub mod hook_invocations;

@@ -4,6 +4,7 @@ pub mod artifacts;
 pub mod code_repositories;
 pub mod components;
 pub mod connectors;
+pub mod deployments;
 pub mod devices;
 pub mod flavors;
 pub mod hook_invocations;
@@ -58,6 +59,7 @@ pub fn api() -> Router<AppState> {
         .merge(logs::router())
         .merge(run_metadata::router())
         .merge(hook_invocations::router())
+        .merge(deployments::router())
         .merge(statistics::router())
         .merge(unimplemented::router())
 }

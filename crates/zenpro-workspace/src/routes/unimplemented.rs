@@ -20,8 +20,6 @@ const UNIMPLEMENTED: &[(&str, &[Method])] = &[
     ("/artifact_versions/{id}/download-token", &[Method::GET]),
     ("/curated_visualizations", &[Method::POST]),
     ("/curated_visualizations/{id}", &[Method::DELETE, Method::GET, Method::PUT]),
-    ("/deployments", &[Method::GET, Method::POST]),
-    ("/deployments/{id}", &[Method::DELETE, Method::GET, Method::PUT]),
     ("/flavors/sync", &[Method::PATCH]),
     ("/load-info", &[Method::GET]),
     ("/logs/{logs_id}/entries", &[Method::GET]),
