@@ -82,7 +82,7 @@ async fn pro_rbac_roles_decide() {
 }
 
 #[tokio::test]
-async fn pro_rbac_owned_rows_and_local_service_accounts() {
+async fn pro_rbac_owner_skips_the_control_plane() {
     let cp = Cp::start().await;
     let e = enroll(&cp).await;
     let dir = tempfile::tempdir().unwrap();
