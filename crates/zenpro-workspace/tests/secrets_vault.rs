@@ -328,3 +328,144 @@ async fn approle_login_renews_and_logs_in_again() {
     assert_eq!(e["data"]["data"]["zenml_secret_values"], json!({"k": "v3"}));
     app.close().await;
 }
+
+/// What the AWS stand-in saw.
+#[derive(Default)]
+struct AwsSeen {
+    web_identity_tokens: Vec<String>,
+    logins: Vec<Value>,
+}
+
+/// AWS IAM login. OpenBao 2.7.2 ships no `aws` auth plugin ("plugin not found in the catalog:
+/// aws"), so Vault's side of the login is played here, in front of the real dev server: a local
+/// stand-in answers STS `AssumeRoleWithWebIdentity` (the credentials source on EKS with IRSA) and
+/// `auth/aws/login`, where it checks the SigV4-signed `GetCallerIdentity` the way STS would
+/// (same canonical request, the issued secret key) and hands out a real token of the dev server;
+/// every other `/v1/...` call is passed through to the dev server unchanged.
+#[tokio::test]
+async fn aws_iam_login_with_web_identity_credentials() {
+    use axum::extract::State;
+    use base64::Engine;
+    use std::sync::{Arc, Mutex};
+    use zenpro_workspace::secrets_backend::aws::{AwsCredentials, sign_get_caller_identity};
+
+    let Some(bao) = Bao::start().await else { return };
+    let (_, t) = bao.root(Method::POST, "auth/token/create", Some(json!({"policies": ["root"], "ttl": "1h"}))).await;
+    let vault_token = t["auth"]["client_token"].as_str().expect("a token").to_string();
+
+    #[derive(Clone)]
+    struct St {
+        seen: Arc<Mutex<AwsSeen>>,
+        bao_addr: String,
+        vault_token: String,
+        http: reqwest::Client,
+    }
+    const ISSUED: (&str, &str, &str) = ("ASIAWEBIDENTITY", "issued-secret-key", "issued-session-token");
+
+    async fn sts(State(st): State<St>, body: String) -> (StatusCode, String) {
+        let form: std::collections::HashMap<String, String> = serde_urlencoded::from_str(&body).unwrap_or_default();
+        if form.get("Action").map(String::as_str) != Some("AssumeRoleWithWebIdentity") {
+            return (StatusCode::BAD_REQUEST, "<Error><Code>InvalidAction</Code></Error>".into());
+        }
+        st.seen.lock().unwrap().web_identity_tokens.push(form.get("WebIdentityToken").cloned().unwrap_or_default());
+        let (id, key, tok) = ISSUED;
+        (
+            StatusCode::OK,
+            format!(
+                "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+                 <AccessKeyId>{id}</AccessKeyId><SecretAccessKey>{key}</SecretAccessKey>\
+                 <SessionToken>{tok}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration>\
+                 </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+            ),
+        )
+    }
+
+    async fn login(State(st): State<St>, axum::Json(body): axum::Json<Value>) -> (StatusCode, axum::Json<Value>) {
+        st.seen.lock().unwrap().logins.push(body.clone());
+        let b64 = |k: &str| {
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body[k].as_str().unwrap_or("")).unwrap())
+                .unwrap()
+        };
+        let headers: Value = serde_json::from_str(&b64("iam_request_headers")).unwrap();
+        let h = |name: &str| headers[name][0].as_str().unwrap_or("").to_string();
+        // Verify as STS: recompute the signature with the secret key issued for this access key.
+        let (id, key, tok) = ISSUED;
+        let creds = AwsCredentials {
+            access_key_id: id.into(),
+            secret_access_key: key.into(),
+            session_token: Some(h("X-Amz-Security-Token")),
+        };
+        let expected = sign_get_caller_identity(&creds, Some(&h("X-Vault-AWS-IAM-Server-ID")), &h("X-Amz-Date"));
+        let ok = body["iam_http_request_method"] == "POST"
+            && b64("iam_request_url") == "https://sts.amazonaws.com/"
+            && b64("iam_request_body") == "Action=GetCallerIdentity&Version=2011-06-15"
+            && h("X-Amz-Security-Token") == tok
+            && h("X-Vault-AWS-IAM-Server-ID") == "vault.zenpro.test"
+            && h("Host") == "sts.amazonaws.com"
+            && body["role"] == "zenml-role"
+            && expected.headers.last().map(|(_, v)| v.as_str()) == Some(h("Authorization").as_str());
+        if !ok {
+            return (StatusCode::BAD_REQUEST, axum::Json(json!({"errors": ["IAM signature does not verify"]})));
+        }
+        (
+            StatusCode::OK,
+            axum::Json(json!({"auth": {"client_token": st.vault_token, "lease_duration": 3600, "renewable": true}})),
+        )
+    }
+
+    async fn pass_through(State(st): State<St>, req: axum::extract::Request) -> axum::response::Response {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        let m = reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).unwrap();
+        let mut r = st.http.request(m, format!("{}{}", st.bao_addr, parts.uri)).body(bytes.to_vec());
+        for (k, v) in parts.headers.iter() {
+            if k.as_str().starts_with("x-vault") || k == "content-type" {
+                r = r.header(k.as_str(), v.as_bytes());
+            }
+        }
+        let resp = r.send().await.expect("bao answers");
+        let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+        let body = resp.bytes().await.unwrap_or_default();
+        axum::response::Response::builder().status(status).body(axum::body::Body::from(body.to_vec())).unwrap()
+    }
+
+    let seen = Arc::new(Mutex::new(AwsSeen::default()));
+    let st = St { seen: seen.clone(), bao_addr: bao.addr.clone(), vault_token, http: reqwest::Client::new() };
+    let router = axum::Router::new()
+        .route("/", axum::routing::post(sts))
+        .route("/v1/auth/aws/login", axum::routing::post(login))
+        .fallback(pass_through)
+        .with_state(st);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stand_in = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "eyJ-projected-service-account-token\n").unwrap();
+    let env = vec![
+        ("ZENML_SECRETS_STORE_TYPE", "hashicorp".to_string()),
+        ("ZENML_SECRETS_STORE_VAULT_ADDR", stand_in.clone()),
+        ("ZENML_SECRETS_STORE_AUTH_METHOD", "aws".into()),
+        ("ZENML_SECRETS_STORE_AWS_ROLE", "zenml-role".into()),
+        ("ZENML_SECRETS_STORE_AWS_HEADER_VALUE", "vault.zenpro.test".into()),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token_file.display().to_string()),
+        ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/zenpro".into()),
+        ("AWS_ENDPOINT_URL_STS", stand_in.clone()),
+    ];
+    let app = app_with(&env).await;
+    let token = app.admin_token().await;
+    let (status, s) =
+        app.call(Method::POST, "/api/v1/secrets", Some(&token), json!({"name": "aws", "values": {"k": "v"}})).await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    let (status, e) = vault_entry(&bao, &id_of(&s)).await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert_eq!(e["data"]["data"]["zenml_secret_values"], json!({"k": "v"}));
+    let (tokens, logins) = {
+        let seen = seen.lock().unwrap();
+        (seen.web_identity_tokens.clone(), seen.logins.len())
+    };
+    assert_eq!(tokens, ["eyJ-projected-service-account-token"]);
+    assert_eq!(logins, 1, "one login, its token reused");
+    app.close().await;
+}
