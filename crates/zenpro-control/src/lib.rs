@@ -150,6 +150,7 @@ async fn not_found() -> Error {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!("OK")) }))
+        .route("/ready", axum::routing::get(routes::ready))
         .nest("/api/v1", routes::api())
         .merge(routes::root())
         .fallback(not_found)

@@ -52,6 +52,11 @@ impl Store {
         self.db().fetch_i64(q).await.map_err(|e| map_err(e, "conflict"))
     }
 
+    /// Is the database answering? (`GET /ready`.)
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.int(Query::new("SELECT 1")).await.map(|_| ())
+    }
+
     pub async fn close(&self) {
         self.db.close().await
     }
