@@ -59,6 +59,9 @@ class Bao:
 
     def start(self) -> "Bao":
         assert self.proc is None
+        # The log is appended to across restarts: only what this start writes counts (an older
+        # banner's unseal key belongs to a server that is gone).
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab", buffering=0)
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.workdir), "TMPDIR": os.environ.get("TMPDIR", "/tmp")}
         self.proc = subprocess.Popen(
@@ -81,7 +84,7 @@ class Bao:
         # The banner with the unseal key comes a moment after the listener.
         self.unseal_key = None
         while self.unseal_key is None and time.monotonic() < deadline:
-            keys = re.findall(r"Unseal Key: (\S+)", self.log_path.read_text(errors="replace"))
+            keys = re.findall(r"Unseal Key: (\S+)", self.log_path.read_bytes()[offset:].decode(errors="replace"))
             self.unseal_key = keys[-1] if keys else None
             time.sleep(0.1)
         return self
