@@ -18,7 +18,6 @@ pub mod routes;
 pub mod schema;
 pub mod store;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
@@ -72,37 +71,7 @@ fn token_key(config: &Config) -> Result<Vec<u8>, Error> {
         return Ok(k.0.as_bytes().to_vec());
     }
     let path = config.data_dir.join("control-plane").join("token_secret");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let k = existing.trim().to_string();
-        if !k.is_empty() {
-            return Ok(k.into_bytes());
-        }
-    }
-    let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
-    let key: String = buf.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, &key)?;
-    tracing::warn!(
-        path = %path.display(),
-        "ZENPRO_CP_TOKEN_SECRET is not set: generated a key and stored it; set the variable for several replicas"
-    );
-    Ok(key.into_bytes())
-}
-
-fn write_private(path: &Path, content: &str) -> Result<(), Error> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
-    f.write_all(content.as_bytes()).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))
+    zenpro_auth::key_file::load_or_generate(&path, "ZENPRO_CP_TOKEN_SECRET")
 }
 
 /// Open and migrate the database, load the token key, create the bootstrap admin on first start.

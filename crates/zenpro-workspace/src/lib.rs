@@ -13,8 +13,6 @@ pub mod routes;
 pub mod secrets_backend;
 pub mod state;
 
-use std::path::Path;
-
 use axum::Router;
 use axum::http::{HeaderValue, Request};
 use axum::response::IntoResponse;
@@ -36,38 +34,7 @@ fn jwt_key(config: &Config) -> Result<Vec<u8>, Error> {
         return Ok(k.0.as_bytes().to_vec());
     }
     let path = config.data_dir.join("workspace").join("jwt_secret_key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let k = existing.trim().to_string();
-        if !k.is_empty() {
-            tracing::info!(path = %path.display(), "ZENML_SERVER_JWT_SECRET_KEY is not set: using the key generated earlier");
-            return Ok(k.into_bytes());
-        }
-    }
-    let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
-    let key: String = buf.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, &key)?;
-    tracing::warn!(
-        path = %path.display(),
-        "ZENML_SERVER_JWT_SECRET_KEY is not set: generated a key and stored it; set the variable for several replicas"
-    );
-    Ok(key.into_bytes())
-}
-
-fn write_private(path: &Path, content: &str) -> Result<(), Error> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
-    f.write_all(content.as_bytes()).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))
+    zenpro_auth::key_file::load_or_generate(&path, "ZENML_SERVER_JWT_SECRET_KEY")
 }
 
 /// Open the database and make sure it serves ZenML 0.98.0 (no serving). Used by
