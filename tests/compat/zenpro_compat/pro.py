@@ -7,6 +7,9 @@
   ``ZENML_SERVER_DEPLOYMENT_TYPE=cloud`` and the enrollment values of ``zenpro admin workspace
   create``: it starts only if ``POST /auth/login`` (client credentials) and ``PATCH
   /workspace_status`` on our control plane succeed.
+* :class:`OurProWorkspace` is our ``zenpro workspace serve`` in Pro mode on a given database
+  (e.g. the one an OSS server filled before); :class:`PostgresDatabase` is a fresh PostgreSQL
+  database for a :class:`ControlPlane` (``database_url=``).
 * :func:`device_login` runs ``zenml login <workspace> --pro-api-url <cp>/api/v1`` (the real CLI,
   OAuth2 device flow) and approves the device in a real Chromium driven by Playwright: the
   control plane's login form (``#username``, ``#password``, ``#login``), then the device page
@@ -145,9 +148,11 @@ class ControlPlane(Proc):
 
     label = "control plane (zenpro control-plane serve)"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, database_url: Optional[str] = None) -> None:
         super().__init__(workdir)
         self.db_path = workdir / "cp.db"
+        # None: SQLite at ``db_path``; else e.g. ``PostgresDatabase.create().url``.
+        self.database_url = database_url
         self.admin_user = CP_ADMIN_USER
         self.admin_password = CP_ADMIN_PASSWORD
         self.xdg = workdir / "admin-config"
@@ -168,7 +173,7 @@ class ControlPlane(Proc):
         home.mkdir(parents=True, exist_ok=True)
         env = servers._base_env(home)
         env.update({
-            "ZENPRO_CP_DATABASE_URL": f"sqlite://{self.db_path}",  # sqlite:///abs/path.db
+            "ZENPRO_CP_DATABASE_URL": self.database_url or f"sqlite://{self.db_path}",  # sqlite:///abs/path.db
             "ZENPRO_CP_URL": self.url,
             "ZENPRO_CP_ADMIN_USERNAME": self.admin_user,
             "ZENPRO_CP_ADMIN_PASSWORD": self.admin_password,
@@ -302,6 +307,123 @@ class ProWorkspace(Proc):
     def ready(self) -> tuple[bool, str]:
         status, last = _http_status(self.url + "/health")
         return status == 200, last
+
+
+def pro_settings(cp: ControlPlane, enrollment: dict) -> dict:
+    """The ``ZENML_SERVER_DEPLOYMENT_TYPE=cloud`` + ``ZENML_SERVER_PRO_*`` environment of a
+    workspace enrolled with ``enrollment`` (the JSON of ``zenpro admin workspace create``)."""
+    e = enrollment
+    api_url = (e.get("api_url") or cp.api_url).rstrip("/")
+    return {
+        "ZENML_SERVER_DEPLOYMENT_TYPE": "cloud",
+        "ZENML_SERVER_PRO_API_URL": api_url,
+        "ZENML_SERVER_PRO_DASHBOARD_URL": (e.get("dashboard_url") or cp.url).rstrip("/"),
+        "ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET": e["enrollment_key"],
+        "ZENML_SERVER_PRO_OAUTH2_AUDIENCE": api_url,
+        "ZENML_SERVER_PRO_ORGANIZATION_ID": e["organization_id"],
+        "ZENML_SERVER_PRO_ORGANIZATION_NAME": e["organization_name"],
+        "ZENML_SERVER_PRO_WORKSPACE_ID": e["workspace_id"],
+        "ZENML_SERVER_PRO_WORKSPACE_NAME": e["workspace_name"],
+    }
+
+
+class OurProWorkspace(Proc):
+    """Our ``zenpro workspace serve`` in Pro mode on ``db`` (a :class:`servers.Database`, e.g. one
+    an OSS server already filled), enrolled with ``enrollment`` (``zenpro admin workspace create
+    --output json``). It keeps the database's JWT key and secrets encryption key, so what the
+    OSS server wrote stays readable. ``extra_env`` goes last (e.g. ``ZENPRO_PRO_CACHE_SECONDS``).
+    """
+
+    label = "zenpro workspace server (Pro mode)"
+
+    def __init__(self, workdir: Path, port: int, cp: ControlPlane, enrollment: dict,
+                 db: "servers.Database", extra_env: Optional[dict] = None) -> None:
+        super().__init__(workdir, port=port)
+        self.cp = cp
+        self.enrollment = enrollment
+        self.db = db
+        self.extra_env = dict(extra_env or {})
+
+    @property
+    def name(self) -> str:
+        return self.enrollment["workspace_name"]
+
+    @property
+    def id(self) -> str:
+        return self.enrollment["workspace_id"]
+
+    def command(self) -> tuple[list[str], dict]:
+        binary = servers.zenpro_bin()
+        if not os.access(binary, os.X_OK):
+            raise ProcessStartError(f"zenpro binary not found at {binary} (cargo build -p zenpro, or set ZENPRO_BIN)")
+        home, stores, data = (self.workdir / d for d in ("home", "stores", "data"))
+        for d in (home, stores, data):
+            d.mkdir(parents=True, exist_ok=True)
+        env = servers._base_env(home)
+        env.update({
+            "ZENML_STORE_URL": self.db.url,
+            "ZENML_SERVER_JWT_SECRET_KEY": self.db.jwt_secret,
+            "ZENML_LOCAL_STORES_PATH": str(stores),
+            "ZENML_SECRETS_STORE_TYPE": "sql",
+            "ZENML_ANALYTICS_OPT_IN": "false",
+            "ZENML_SERVER_SERVER_URL": self.url,
+            "ZENPRO_DATA_DIR": str(data),
+        })
+        if self.db.encryption_key:
+            env["ZENML_SECRETS_STORE_ENCRYPTION_KEY"] = self.db.encryption_key
+        env.update(pro_settings(self.cp, self.enrollment))
+        env.update(self.extra_env)
+        cmd = [str(binary), "workspace", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        return cmd, env
+
+    def ready(self) -> tuple[bool, str]:
+        status, last = _http_status(self.url + "/health")
+        return status == 200, last
+
+
+class PostgresDatabase:
+    """A fresh PostgreSQL database ``zcp_<random>`` (for the control plane), made and dropped
+    with ``psql`` as the trusted ``postgres`` user at ``$ZENPRO_COMPAT_PG_HOST:PORT``
+    (127.0.0.1:5432)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.host = os.environ.get("ZENPRO_COMPAT_PG_HOST", "127.0.0.1")
+        self.port = int(os.environ.get("ZENPRO_COMPAT_PG_PORT", "5432"))
+        self.user = os.environ.get("ZENPRO_COMPAT_PG_USER", "postgres")
+        self.dropped = False
+
+    @property
+    def url(self) -> str:
+        return f"postgres://{self.user}@{self.host}:{self.port}/{self.name}"
+
+    @staticmethod
+    def unreachable_reason() -> Optional[str]:
+        """None when ``psql`` can reach the server, else why not."""
+        try:
+            PostgresDatabase("postgres")._psql("SELECT 1")
+        except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+            return f"PostgreSQL not usable for the control plane: {e}"
+        return None
+
+    def _psql(self, sql: str) -> str:
+        p = subprocess.run(["psql", "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", "postgres",
+                            "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+                           capture_output=True, text=True, timeout=60, env={**os.environ, "PGCONNECT_TIMEOUT": "5"})
+        if p.returncode != 0:
+            raise RuntimeError(f"psql {sql!r} failed ({p.returncode}): {p.stderr.strip()}")
+        return p.stdout
+
+    @classmethod
+    def create(cls) -> "PostgresDatabase":
+        db = cls("zcp_" + secrets.token_hex(6))
+        db._psql(f'CREATE DATABASE "{db.name}"')
+        return db
+
+    def drop(self) -> None:
+        if not self.dropped:
+            self.dropped = True
+            self._psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 def describe(resp: requests.Response) -> str:
