@@ -88,6 +88,10 @@ pub struct ListParams {
 pub struct Restriction {
     pub ids: Vec<uuid::Uuid>,
     pub owner: uuid::Uuid,
+    /// Column of the listed table the ids are matched against: `id`, or a parent's id column
+    /// (`pipeline_run_id` for steps, `artifact_id` for artifact versions); static, never from
+    /// request text.
+    pub column: &'static str,
 }
 
 impl Default for ListParams {
@@ -341,18 +345,25 @@ impl Where {
             parts.push(Query { sql: format!("({})", filt.sql), params: filt.params });
         }
         if let Some(r) = &params.restrict {
-            // `<table>`.`id` IN (...) OR `<table>`.`user_id` = owner (tables with an owner).
+            // `<table>`.`<column>` IN (...) OR, for tables with an owner, rows without an owner
+            // (server-owned) or owned by the caller (`generate_rbac_filter`).
+            let table = spec.id.strip_suffix(".`id`");
+            let column = match (r.column, table) {
+                ("id", _) => spec.id.to_string(),
+                (col, Some(t)) => format!("{t}.`{col}`"),
+                (col, None) => format!("`{col}`"),
+            };
             let mut c = Query::default();
             if r.ids.is_empty() {
                 c.push_sql("(1 = 0");
             } else {
-                c.push_sql(&format!("({} IN ({})", spec.id, vec!["?"; r.ids.len()].join(", ")));
+                c.push_sql(&format!("({column} IN ({})", vec!["?"; r.ids.len()].join(", ")));
                 for id in &r.ids {
                     c.push_param(*id);
                 }
             }
-            if let Some(table) = spec.id.strip_suffix(".`id`") {
-                c.push_sql(&format!(" OR {table}.`user_id` = ?"));
+            if let Some(table) = table {
+                c.push_sql(&format!(" OR {table}.`user_id` IS NULL OR {table}.`user_id` = ?"));
                 c.push_param(r.owner);
             }
             c.push_sql(")");

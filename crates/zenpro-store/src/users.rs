@@ -182,6 +182,24 @@ impl Store {
             .map_err(db_err)
     }
 
+    /// One id column (`pipeline_run_id`, `artifact_id`, ...) of an entity, for the Pro-mode
+    /// checks made on a parent: `None` when there is no such row, `Some(None)` when the column
+    /// is NULL. `table` and `column` come from static declarations, never from request text.
+    pub async fn entity_column(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        id: Uuid,
+    ) -> Result<Option<Option<String>>, Error> {
+        let row: Option<(Option<String>,)> = self
+            .db
+            .clone()
+            .fetch_optional(q!(format!("SELECT `{column}` FROM `{table}` WHERE `id` = ?"), id))
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|(v,)| v))
+    }
+
     /// A user (`service_account = false`) or service account by name or id.
     pub async fn find_account(&self, key: &NameOrId, service_account: bool) -> Result<Option<UserRow>, Error> {
         let query = match key {
