@@ -2,8 +2,8 @@
 //! the control plane's (resource type, action) of pro-protocol §5.3, asks the control plane
 //! (`POST /rbac/check_permissions`, `GET /rbac/allowed_resource_ids`), and restricts lists to
 //! the allowed ids plus owned rows (through `QueryPairs::list`). Decisions are cached for
-//! `ZENPRO_PRO_CACHE_SECONDS` (bounded); any control-plane error clears the caches. Creating a
-//! reportable resource (project, pipeline, pipeline_run, model) first checks the entitlement,
+//! `ZENPRO_PRO_CACHE_SECONDS` (bounded); a refusal (401/403) clears the caches, an unreachable
+//! control plane does not. Creating a reportable resource (project, pipeline, pipeline_run, model) first checks the entitlement,
 //! then reports the usage event once per created id.
 //!
 //! Covered so far: the generic CRUD routes of the collections in [`COLLECTIONS`] (create, get,
@@ -125,11 +125,12 @@ pub struct RbacCache {
 }
 
 impl RbacCache {
-    pub fn new(ttl: Duration) -> RbacCache {
+    /// `refusals`: the client's refusal counter (a 401/403 from the control plane forgets all).
+    pub fn new(ttl: Duration, refusals: Arc<std::sync::atomic::AtomicU64>) -> RbacCache {
         RbacCache {
-            decisions: TtlCache::new(ttl, CACHE_SIZE),
-            allowed: TtlCache::new(ttl, CACHE_SIZE),
-            entitled: TtlCache::new(ttl, 64),
+            decisions: TtlCache::new(ttl, CACHE_SIZE).invalidated_by(refusals.clone()),
+            allowed: TtlCache::new(ttl, CACHE_SIZE).invalidated_by(refusals.clone()),
+            entitled: TtlCache::new(ttl, 64).invalidated_by(refusals),
             // Usage events are de-duplicated for longer: the control plane de-duplicates too.
             reported: TtlCache::new(Duration::from_secs(3600), CACHE_SIZE),
         }
@@ -150,9 +151,13 @@ fn key(parts: &[&str]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Clear the caches when the control plane refuses or fails, then pass the error on.
+/// Clear the caches when the control plane fails oddly, then pass the error on. Refusals
+/// (401/403) already invalidated every cache through the client's counter; an unreachable
+/// control plane (503) leaves cached decisions serving until they expire.
 fn forget<T>(pro: &Pro, r: Result<T, Error>) -> Result<T, Error> {
-    if r.is_err() {
+    if let Err(e) = &r
+        && !matches!(e, Error::Unavailable(_))
+    {
         pro.rbac.clear();
     }
     r
@@ -311,10 +316,10 @@ async fn authorize(state: &AppState, req: Request, next: Next) -> Result<Respons
             if coll.project_scoped && project.is_none() {
                 // The reference needs the project of a project-scoped list; without one only
                 // owned rows are listed unless the caller has full access somewhere.
-                let restriction = Restriction { ids: Vec::new(), owner: me };
+                let restriction = Restriction { ids: Vec::new(), owner: me, column: "id" };
                 parts.extensions.insert(Arc::new(restriction));
             } else if let Some(ids) = allowed_ids(pro, cp_user, &resource(rt, project, None), "read").await? {
-                parts.extensions.insert(Arc::new(Restriction { ids: ids.to_vec(), owner: me }));
+                parts.extensions.insert(Arc::new(Restriction { ids: ids.to_vec(), owner: me, column: "id" }));
             }
             Ok(next.run(Request::from_parts(parts, body)).await)
         }
