@@ -2,7 +2,13 @@
 //! token (cached in memory, refreshed when less than 5 minutes remain, reset and the call retried
 //! once on a 401), the `zenml-server-*` headers on every call, and the error mapping of §2.1.
 //! It holds no state that matters across replicas: only the token and counters.
+//!
+//! Every refusal of the control plane (401 after the retry, 402, 403, refused workspace
+//! credentials) moves [`ProClient::refusals`], which the workspace's caches follow: they forget
+//! everything at once. Unreachability (connection errors, 502/503/504) does not: cached answers
+//! keep serving until they expire, unknown ones fail closed with a 503 naming the control plane.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -53,6 +59,7 @@ pub struct ProClient {
     audience: String,
     token: Mutex<Option<Token>>,
     calls: AtomicU64,
+    refusals: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for ProClient {
@@ -94,12 +101,23 @@ impl ProClient {
             audience: config.oauth2_audience.clone(),
             token: Mutex::new(None),
             calls: AtomicU64::new(0),
+            refusals: Arc::new(AtomicU64::new(0)),
         })
     }
 
     /// Number of HTTP calls made to the control plane so far (token fetches included).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Counter of control-plane refusals (401/402/403); caches built with
+    /// [`super::cache::TtlCache::invalidated_by`] on it forget their entries when it moves.
+    pub fn refusals(&self) -> Arc<AtomicU64> {
+        self.refusals.clone()
+    }
+
+    fn refused(&self) {
+        self.refusals.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn api_url(&self) -> &str {
@@ -141,6 +159,7 @@ impl ProClient {
             .map_err(|e| unavailable("workspace login", e))?;
         let status = resp.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND {
+            self.refused();
             let body: Value = resp.json().await.unwrap_or(Value::Null);
             tracing::error!(%status, detail = %detail(&body), "the control plane refused this workspace's credentials");
             return Err(Error::Unavailable(format!(
@@ -212,6 +231,9 @@ impl ProClient {
                 if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
             if status.is_success() {
                 return Ok(json);
+            }
+            if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::PAYMENT_REQUIRED | StatusCode::FORBIDDEN) {
+                self.refused();
             }
             return Err(match status {
                 StatusCode::PAYMENT_REQUIRED => {

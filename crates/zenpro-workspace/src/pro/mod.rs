@@ -88,11 +88,12 @@ impl Pro {
             }
         });
         let ttl = Duration::from_secs(config.cache_seconds);
+        let refusals = client.refusals();
         Ok(Pro {
             config,
             client,
-            users: TtlCache::new(ttl, USER_CACHE_SIZE),
-            rbac: rbac::RbacCache::new(ttl),
+            users: TtlCache::new(ttl, USER_CACHE_SIZE).invalidated_by(refusals.clone()),
+            rbac: rbac::RbacCache::new(ttl, refusals),
             _heartbeat: AbortOnDrop(heartbeat),
         })
     }

@@ -3,8 +3,8 @@
 //! (`POST /rbac/check_permissions`, `GET /rbac/allowed_resource_ids`), and restricts lists to
 //! the allowed ids plus owned rows (through `QueryPairs::list`). Decisions are cached for
 //! `ZENPRO_PRO_CACHE_SECONDS` (bounded); a refusal (401/403) clears the caches, an unreachable
-//! control plane does not. Creating a reportable resource (project, pipeline, pipeline_run, model) first checks the entitlement,
-//! then reports the usage event once per created id.
+//! control plane does not. Creating a reportable resource (project, pipeline, pipeline_run,
+//! model) first checks the entitlement, then reports the usage event once per created id.
 //!
 //! Covered so far: the generic CRUD routes of the collections in [`COLLECTIONS`] (create, get,
 //! list, update, delete). Not yet: nested routes (`/runs/{id}/steps`, `/steps*`, `/logs*`,
