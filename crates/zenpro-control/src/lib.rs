@@ -9,6 +9,7 @@
 pub mod access;
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod extract;
 pub mod models;
@@ -115,13 +116,15 @@ async fn not_found() -> Error {
     Error::not_found("Not found")
 }
 
-/// The whole app: `/health`, the browser pages at the root and the API under `/api/v1`.
+/// The whole app: `/health`, the browser pages (login, device approval, the dashboard) at the
+/// root and the API under `/api/v1`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!("OK")) }))
         .route("/ready", axum::routing::get(routes::ready))
         .nest("/api/v1", routes::api())
         .merge(routes::root())
+        .merge(dashboard::router())
         .fallback(not_found)
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| Error::internal("handler panicked").into_response()))

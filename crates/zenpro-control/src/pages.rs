@@ -1,7 +1,7 @@
-//! Server-rendered browser pages of the control plane (no JavaScript): the login form
+//! Server-rendered browser pages of the control plane (no JavaScript needed): the login form
 //! (`GET/POST /login`, which sets an HttpOnly `SameSite=Lax` session cookie carrying a CP user
 //! token) and the helpers the device approval pages of `routes::device` use: HTML escaping, the
-//! page frame, cookies and the CSRF double-submit token.
+//! page frame (the dashboard's, `crate::dashboard`), cookies and the CSRF double-submit token.
 //!
 //! CSRF: every form carries a hidden `csrf` field equal to the `zenpro_csrf` cookie (random,
 //! HttpOnly, `SameSite=Strict`); a POST whose field and cookie differ is refused. Together with
@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -52,31 +52,18 @@ pub fn url_encode(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).map(|e| e[2..].to_string()).unwrap_or_default()
 }
 
-/// A whole page: `title` is escaped here, `body` must already be safe HTML.
+#[derive(askama::Template)]
+#[template(path = "frame.html")]
+struct Frame<'a> {
+    title: &'a str,
+    nav: Option<crate::dashboard::Nav>,
+    body: &'a str,
+}
+
+/// A whole page in the dashboard's frame (no navigation: the visitor may not be signed in):
+/// `title` is escaped here, `body` must already be safe HTML.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t} · zenpro</title><style>\
-         body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}}\
-         h1{{font-size:1.4rem}} label{{display:block;margin:.8rem 0 .2rem}}\
-         input,select{{width:100%;padding:.4rem;box-sizing:border-box}}\
-         button{{margin:1rem .5rem 0 0;padding:.5rem 1.2rem}} .error{{color:#b00020}}\
-         dl{{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}} dt{{font-weight:600}}\
-         </style></head><body><h1>{t}</h1>\n{body}\n</body></html>\n",
-        t = escape(title),
-    );
-    let mut resp = (status, Html(html)).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
-    resp
+    crate::dashboard::render(status, &Frame { title, nav: None, body })
 }
 
 /// A page with one message paragraph (`id="message"`).
@@ -152,6 +139,7 @@ pub fn to_login(target: &str) -> Response {
 #[derive(Deserialize)]
 struct LoginQuery {
     next: Option<String>,
+    signed_out: Option<String>,
 }
 
 fn login_html(csrf: &str, next: &str, username: &str, error: Option<&str>) -> String {
@@ -179,7 +167,11 @@ async fn login_form(State(state): State<AppState>, headers: HeaderMap, Query(q):
     }
     match csrf_token(&state, &headers) {
         Ok((csrf, set)) => {
-            with_cookie(page(StatusCode::OK, "Log in to zenpro", &login_html(&csrf, &next, "", None)), set)
+            let mut body = login_html(&csrf, &next, "", None);
+            if q.signed_out.is_some() {
+                body.insert_str(0, "<p class=\"notice\" id=\"signed-out\">You are signed out.</p>");
+            }
+            with_cookie(page(StatusCode::OK, "Log in to zenpro", &body), set)
         }
         Err(e) => e.into_response(),
     }

@@ -1,0 +1,223 @@
+//! `/` (the user's organizations; super-users create them here), `/switch` (the org switcher),
+//! `/organizations/{org}` (its workspaces; managers create them here) and the htmx partial
+//! `/organizations/{org}/workspaces_table` that refreshes the status column.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use zenpro_types::Error;
+
+use super::{Ctx, Nav, PageResult, ctx, post_ctx, see_other, seg, when};
+use crate::AppState;
+use crate::routes::users::check_name;
+use crate::store::organizations::OrganizationRow;
+use crate::store::workspaces::WorkspaceRow;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/switch", get(switch))
+        .route("/organizations", post(create))
+        .route("/organizations/{org}", get(org_page))
+        .route("/organizations/{org}/workspaces_table", get(table))
+}
+
+/// An organization in a list.
+pub struct OrgView {
+    pub name: String,
+    pub href: String,
+    pub role: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    title: &'static str,
+    nav: Option<Nav>,
+    orgs: Vec<OrgView>,
+    can_create: bool,
+    error: Option<String>,
+}
+
+fn home_view(c: &Ctx, error: Option<String>) -> Home {
+    let orgs = c
+        .orgs
+        .iter()
+        .map(|o| OrgView {
+            name: o.name.clone(),
+            href: format!("/organizations/{}", seg(&o.name)),
+            role: match (c.org_role(o.id), c.user.is_superuser) {
+                (Some(r), _) => r.to_string(),
+                (None, true) => "super-user".into(),
+                (None, false) => "workspace access".into(),
+            },
+            description: o.description.clone().unwrap_or_default(),
+        })
+        .collect();
+    Home { title: "Organizations", nav: Some(c.nav.clone()), orgs, can_create: c.user.is_superuser, error }
+}
+
+async fn home(State(state): State<AppState>, headers: HeaderMap, uri: http::Uri) -> PageResult {
+    let c = ctx(&state, &headers, &uri).await?;
+    Ok(c.render(StatusCode::OK, &home_view(&c, None)))
+}
+
+#[derive(Deserialize)]
+struct SwitchQuery {
+    #[serde(default)]
+    org: String,
+}
+
+/// `GET /switch?org=<name>`: the switcher's form target (works without JavaScript).
+async fn switch(Query(q): Query<SwitchQuery>) -> PageResult {
+    Ok(see_other(&if q.org.is_empty() { "/".to_string() } else { format!("/organizations/{}", seg(&q.org)) }))
+}
+
+#[derive(Deserialize)]
+struct OrgForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// `POST /organizations` (super-users, as `POST /api/v1/organizations`).
+async fn create(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<OrgForm>) -> PageResult {
+    let c = post_ctx(&state, &headers, "/", &f.csrf).await?;
+    crate::access::require_superuser(&c.user, "create organizations")?;
+    let name = f.name.trim();
+    let created = match check_name(name, "organization") {
+        Ok(()) => state.store.create_organization(name, super::non_empty(&f.description)).await,
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(o) => Ok(see_other(&format!("/organizations/{}", seg(&o.name)))),
+        Err(e) if e.status().is_client_error() => {
+            Ok(c.render(StatusCode::UNPROCESSABLE_ENTITY, &home_view(&c, Some(e.to_string()))))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A workspace row of the table.
+pub struct WsView {
+    pub name: String,
+    pub href: String,
+    pub url: String,
+    pub status: String,
+    pub last_seen: String,
+    pub version: String,
+}
+
+impl WsView {
+    pub fn of(w: &WorkspaceRow) -> WsView {
+        WsView {
+            name: w.name.clone(),
+            href: format!("/workspaces/{}", seg(&w.name)),
+            url: w.server_url.clone().or_else(|| w.url.clone()).unwrap_or_default(),
+            status: w.status.clone(),
+            last_seen: w.last_seen.as_deref().map(when).unwrap_or_else(|| "never".into()),
+            version: w.version.clone().unwrap_or_else(|| "—".into()),
+        }
+    }
+}
+
+/// The organization of the path, if the user belongs to it (else 404, as if it did not exist).
+pub async fn find_org(state: &AppState, c: &Ctx, key: &str) -> Result<OrganizationRow, Error> {
+    let missing = || Error::not_found(format!("No organization '{key}'."));
+    let o = state.store.get_organization_by_id_or_name(key).await?.ok_or_else(missing)?;
+    if c.sees_org(o.id) { Ok(o) } else { Err(missing()) }
+}
+
+/// The workspaces of `org` the user may see: all with an organization role, else those a grant
+/// names (the rule of `GET /workspaces?member_only=false`).
+async fn visible_workspaces(state: &AppState, c: &Ctx, org: &OrganizationRow) -> Result<Vec<WorkspaceRow>, Error> {
+    let all = state.store.list_workspaces(Some(org.id)).await?;
+    if c.user.is_superuser || c.org_role(org.id).is_some() {
+        return Ok(all);
+    }
+    Ok(all.into_iter().filter(|w| c.grants.iter().any(|g| g.workspace_id == Some(w.id))).collect())
+}
+
+#[derive(Template)]
+#[template(path = "org.html")]
+struct OrgPage {
+    title: String,
+    nav: Option<Nav>,
+    org_seg: String,
+    description: String,
+    role: String,
+    workspaces: Vec<WsView>,
+    can_manage: bool,
+    error: Option<String>,
+    form_name: String,
+    form_url: String,
+    status_ok: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ws_table.html")]
+struct WsTable {
+    org_seg: String,
+    workspaces: Vec<WsView>,
+}
+
+pub async fn org_view(
+    state: &AppState,
+    c: &mut Ctx,
+    o: &OrganizationRow,
+    error: Option<String>,
+    form: (&str, &str),
+) -> Result<Response, Error> {
+    c.set_current(o.id);
+    let workspaces = visible_workspaces(state, c, o).await?.iter().map(WsView::of).collect();
+    let page = OrgPage {
+        title: format!("Organization {}", o.name),
+        nav: Some(c.nav.clone()),
+        org_seg: seg(&o.name),
+        description: o.description.clone().unwrap_or_default(),
+        role: c
+            .org_role(o.id)
+            .map(str::to_string)
+            .unwrap_or_else(|| if c.user.is_superuser { "super-user".into() } else { "workspace access only".into() }),
+        workspaces,
+        can_manage: c.can_manage(o.id),
+        form_name: form.0.to_string(),
+        form_url: form.1.to_string(),
+        status_ok: error.is_none(),
+        error,
+    };
+    let status = if page.status_ok { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(c.render(status, &page))
+}
+
+async fn org_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: http::Uri,
+    Path(org): Path<String>,
+) -> PageResult {
+    let mut c = ctx(&state, &headers, &uri).await?;
+    let o = find_org(&state, &c, &org).await?;
+    Ok(org_view(&state, &mut c, &o, None, ("", "")).await?)
+}
+
+/// `GET /organizations/{org}/workspaces_table`: the table alone (htmx polls it).
+async fn table(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: http::Uri,
+    Path(org): Path<String>,
+) -> PageResult {
+    let c = ctx(&state, &headers, &uri).await?;
+    let o = find_org(&state, &c, &org).await?;
+    let workspaces = visible_workspaces(&state, &c, &o).await?.iter().map(WsView::of).collect();
+    Ok(c.render(StatusCode::OK, &WsTable { org_seg: seg(&o.name), workspaces }))
+}
