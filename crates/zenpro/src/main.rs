@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod up;
 
 #[derive(Parser)]
 #[command(name = "zenpro", version, about = "Self-hosted ZenML Pro: workspace server and control plane")]
@@ -22,6 +23,10 @@ enum Command {
     /// Administer a control plane through its admin API (organizations, workspaces, users, teams,
     /// roles, service accounts).
     Admin(Box<admin::AdminArgs>),
+    /// The control plane and one enrolled workspace server in one process, on SQLite files in a
+    /// data folder (first start: an admin with a generated password, an organization and a
+    /// workspace); prints the dashboard URL and the `zenml login` command.
+    Up(up::UpArgs),
     /// The workspace server (the ZenML REST API).
     Workspace {
         #[command(subcommand)]
@@ -94,6 +99,7 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Admin(_) => unreachable!("zenpro admin is dispatched in main, without the server runtime"),
+        Command::Up(args) => up::run(args, shutdown_signal()).await,
         Command::ControlPlane { command } => control_plane(command).await,
         Command::Workspace { command } => {
             let config = zenpro_workspace::Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
