@@ -41,7 +41,7 @@ from zenpro_compat.pro import (
     device_login,
     store_pro_token,
 )
-from zenpro_compat.runs import describe_runs, run_pipeline
+from zenpro_compat.runs import run_pipeline
 
 pytestmark = pytest.mark.pro
 
@@ -50,6 +50,7 @@ STACK = "oss-stack"
 SECRET = "oss-secret"
 SECRET_VALUE = "s3cr3t-" + pysecrets.token_hex(8)
 ALICE_PW = "Alice-oss-pw1"
+LOCAL_SA = "oss-local-sa"
 
 
 class OssToPro:
@@ -67,6 +68,8 @@ class OssToPro:
         self.oss_server_id = ""
         self.alice_id = ""
         self.admin_id = ""
+        self.local_key = ""
+        self.alice_oss_token = ""
         self.stack_id = ""
         self.secret_id = ""
         self.run_ids: list[str] = []
@@ -88,29 +91,32 @@ class OssToPro:
         admin.python(password_login_snippet(self.oss.url, self.oss.admin_user, self.oss.admin_password)).ok()
         r = admin.python(f"""
             from zenml.client import Client
-            u = Client().create_user(name="alice", password={ALICE_PW!r})
-            print("OUT id=" + str(u.id))
+            c = Client()
+            print("OUT admin=" + str(c.active_user.id))
+            print("OUT alice=" + str(c.create_user(name="alice", password={ALICE_PW!r}).id))
+            c.create_service_account(name={LOCAL_SA!r})
+            print("OUT key=" + c.create_api_key({LOCAL_SA!r}, name="oss-key").key)
         """).ok()
-        self.alice_id = r.values()["id"]
-        r = admin.python("""
-            from zenml.client import Client
-            print("OUT id=" + str(Client().active_user.id))
-        """).ok()
-        self.admin_id = r.values()["id"]
+        self.admin_id, self.alice_id, self.local_key = (r.values()[k] for k in ("admin", "alice", "key"))
 
         self.alice = self.client("alice")
         self.alice.python(password_login_snippet(self.oss.url, "alice", ALICE_PW)).ok()
-        self.alice.zenml("stack", "register", STACK, "-o", "default", "-a", "default").ok()
-        r = self.alice.python(f"""
+        r = self.alice.script(f"""
             from zenml.client import Client
             c = Client()
+            st = c.create_stack({STACK!r}, components={{"orchestrator": "default", "artifact_store": "default"}})
             s = c.create_secret({SECRET!r}, values={{"token": {SECRET_VALUE!r}}})
             print("OUT secret=" + str(s.id))
-            print("OUT stack=" + str(c.get_stack({STACK!r}).id))
+            print("OUT stack=" + str(st.id))
         """).ok()
         self.secret_id, self.stack_id = r.values()["secret"], r.values()["stack"]
         for _ in range(2):
             self.run_ids.append(run_pipeline(self.alice, "basic")["run_id"])
+        # A session token of the OSS era (alice, still a local account).
+        resp = requests.post(self.oss.url + "/api/v1/login", data={"username": "alice", "password": ALICE_PW},
+                             timeout=30)
+        assert resp.status_code == 200, describe(resp)
+        self.alice_oss_token = resp.json()["access_token"]
         self.oss.stop()
 
     # -- steps 2-4
@@ -220,6 +226,11 @@ def test_workspace_serves_the_oss_database_in_pro_mode(o2p: OssToPro):
     # The OSS password login is gone; the secret stays encrypted at rest.
     resp = requests.post(ws.url + "/api/v1/login", data={"username": "alice", "password": ALICE_PW}, timeout=30)
     assert resp.status_code == 400 and "Unsupported grant type" in resp.text, describe(resp)
+    # A token of the OSS era is refused while alice is still a local account (the reference:
+    # "local account ... is not allowed to authenticate with external authentication").
+    resp = requests.get(ws.url + "/api/v1/current-user", headers={"Authorization": f"Bearer {o2p.alice_oss_token}"},
+                        timeout=30)
+    assert resp.status_code == 401, describe(resp)
     rows = o2p.db.query("SELECT `values` FROM secret WHERE name = 'oss-secret'")
     stored = rows[0][0] if rows else None
     stored = stored.decode(errors="replace") if isinstance(stored, (bytes, bytearray)) else str(stored or "")
@@ -237,7 +248,12 @@ def test_device_login_adopts_alice_who_sees_her_runs_secret_and_runs_again(o2p: 
     connected(r)
     assert any("logged in" in s for s in seen.steps), f"the login form was not shown:\n{seen}"
 
-    r = c.python(READ_BACK).ok()
+    r = c.script(READ_BACK + f"""
+s = c.get_secret({SECRET!r})
+print("OUT secret=" + str(s.id) + ":" + s.secret_values["token"])
+run = c.get_pipeline_run({o2p.run_ids[0]!r})
+print("OUT combined=" + run.steps["combine"].outputs["trace_combined"][0].load())
+""").ok()
     v = r.values()
     # Adopted, not duplicated: the same local account, and the OSS runs are still hers.
     assert v["user"] == "alice" and v["user_id"] == o2p.alice_id, r.describe()
@@ -245,25 +261,18 @@ def test_device_login_adopts_alice_who_sees_her_runs_secret_and_runs_again(o2p: 
     assert v["run_users"] == "alice", r.describe()
     assert STACK in v["stacks"].split(","), r.describe()
     assert v["project"] == "default", r.describe()
+    # The encrypted secret reads back with the kept key; an OSS run's artifact still loads.
+    assert v["secret"] == f"{o2p.secret_id}:{SECRET_VALUE}", r.describe()
+    assert v["combined"] == "hello from zenml trace / 84", r.describe()
 
-    r = c.python(f"""
-        from zenml.client import Client
-        s = Client().get_secret({SECRET!r})
-        print("OUT id=" + str(s.id))
-        print("OUT token=" + s.secret_values["token"])
-    """).ok()
-    assert r.values() == {"id": o2p.secret_id, "token": SECRET_VALUE}, r.describe()
-
-    # An artifact of an OSS run still loads, and a new run is recorded next to the old ones.
-    runs = describe_runs(c, run_ids=o2p.run_ids[:1], load=True)["runs"]
-    combine = runs[o2p.run_ids[0]]["steps"]["combine"]["outputs"]["trace_combined"][0]
-    assert combine["value"] == repr("hello from zenml trace / 84"), runs
     values = run_pipeline(c, "basic")
     assert values["run_id"] not in o2p.run_ids
-    r = c.python(READ_BACK).ok()
-    assert r.values()["runs"].split(",") == [*o2p.run_ids, values["run_id"]], r.describe()
+    run_user = o2p.db.query(f"SELECT user_id FROM pipeline_run WHERE id = '{values['run_id'].replace('-', '')}'")
+    assert run_user and run_user[0][0] == o2p.alice_id.replace("-", ""), run_user
+    r = c.zenml("pipeline", "runs", "list").ok()
+    assert all(rid in r.out for rid in [*o2p.run_ids, values["run_id"]]), r.describe()
 
-    rows = o2p.db.query(f"SELECT COUNT(*) FROM user WHERE name = 'alice' AND is_service_account = 0")
+    rows = o2p.db.query("SELECT COUNT(*) FROM user WHERE name = 'alice' AND is_service_account = 0")
     assert rows[0][0] == 1, rows
     rows = o2p.db.query(f"SELECT external_user_id FROM user WHERE id = '{o2p.alice_id.replace('-', '')}'")
     assert rows and rows[0][0], f"alice was not linked to her control-plane id: {rows}"
@@ -291,6 +300,15 @@ def test_service_account_key_login_sees_the_oss_data(o2p: OssToPro):
     resp = requests.get(o2p.ws.url + f"/api/v1/runs/{o2p.run_ids[1]}", headers={"Authorization": f"Bearer {key}"},
                         timeout=30)
     assert resp.status_code == 200 and resp.json()["id"] == o2p.run_ids[1], describe(resp)
+
+
+def test_local_service_account_key_of_the_oss_era_still_works(o2p: OssToPro):
+    # The reference keeps accepting workspace-local ZENKEY_ keys in Pro mode (deprecated, no
+    # control-plane RBAC for them).
+    c = o2p.client("oss-local-sa", ZENML_STORE_URL=o2p.ws.url, ZENML_STORE_API_KEY=o2p.local_key)
+    r = c.zenml("pipeline", "runs", "list").ok()
+    assert o2p.run_ids[1] in r.out, r.describe()
+    no_server_error(r)
 
 
 def test_control_plane_admin_adopts_the_oss_admin(o2p: OssToPro):
