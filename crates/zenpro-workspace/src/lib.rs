@@ -12,6 +12,7 @@ pub mod pro;
 pub mod routes;
 pub mod secrets_backend;
 pub mod state;
+pub mod tls;
 
 use axum::Router;
 use axum::http::{HeaderValue, Request};
