@@ -132,7 +132,7 @@ async fn create(
     .await;
     match made {
         Ok((a, key)) => account_view(&state, &mut c, &a, &o, Some(key)).await,
-        Err(e) if e.status().is_client_error() => list_view(&state, &mut c, &o, Some(e.to_string())).await,
+        Err(e) if super::on_form(&e) => list_view(&state, &mut c, &o, Some(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -280,7 +280,7 @@ async fn add_member(
     .await;
     match result {
         Ok(notice) => members_view(&state, &mut c, &o, None, Some(notice)).await,
-        Err(e) if e.status().is_client_error() => members_view(&state, &mut c, &o, Some(e.to_string()), None).await,
+        Err(e) if super::on_form(&e) => members_view(&state, &mut c, &o, Some(e.to_string()), None).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -395,7 +395,7 @@ async fn create_team(
     };
     match made {
         Ok(t) => Ok(see_other(&format!("/teams/{}", t.id))),
-        Err(e) if e.status().is_client_error() => teams_view(&state, &mut c, &o, Some(e.to_string())).await,
+        Err(e) if super::on_form(&e) => teams_view(&state, &mut c, &o, Some(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -483,7 +483,7 @@ where
     let (mut c, r) = change(c, t.clone(), o.clone()).await;
     match r {
         Ok(()) => Ok(see_other(&back)),
-        Err(e) if e.status().is_client_error() => team_view(state, &mut c, &t, &o, Some(e.to_string())).await,
+        Err(e) if super::on_form(&e) => team_view(state, &mut c, &t, &o, Some(e.to_string())).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -262,3 +262,9 @@ pub fn when(t: &str) -> String {
         None => t.to_string(),
     }
 }
+
+/// Whether a refused change is shown on its form (bad input, a taken name) rather than as an
+/// error page (not allowed, not found, server errors).
+pub fn on_form(e: &Error) -> bool {
+    matches!(e.status(), StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT | StatusCode::BAD_REQUEST)
+}

@@ -99,7 +99,7 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, Form(f): Form
     };
     match created {
         Ok(o) => Ok(see_other(&format!("/organizations/{}", seg(&o.name)))),
-        Err(e) if e.status().is_client_error() => {
+        Err(e) if super::on_form(&e) => {
             Ok(c.render(StatusCode::UNPROCESSABLE_ENTITY, &home_view(&c, Some(e.to_string()))))
         }
         Err(e) => Err(e.into()),

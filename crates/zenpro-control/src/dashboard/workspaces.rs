@@ -113,9 +113,7 @@ async fn create(
     .await;
     match made {
         Ok((w, key)) => Ok(c.render(StatusCode::OK, &key_page(&state, &c, &w, &o, &key, false))),
-        Err(e) if e.status().is_client_error() => {
-            Ok(org_view(&state, &mut c, &o, Some(e.to_string()), (&f.name, &f.url)).await?)
-        }
+        Err(e) if super::on_form(&e) => Ok(org_view(&state, &mut c, &o, Some(e.to_string()), (&f.name, &f.url)).await?),
         Err(e) => Err(e.into()),
     }
 }
