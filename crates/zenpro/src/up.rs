@@ -4,6 +4,7 @@
 //! Layout of the data folder (created owner-only):
 //!
 //! ```text
+//! up.lock                      held by the running `zenpro up` (one per folder)
 //! admin-password               the generated password of `admin` (0600; printed on first start only)
 //! control-plane/cp.db          the control plane's database
 //! control-plane/token_secret   its token key (generated once)
@@ -99,6 +100,25 @@ fn write_private(path: &Path, content: &str) -> Result<(), String> {
     f.sync_all().map_err(err)
 }
 
+/// An exclusive lock on `<data>/up.lock`, held while the returned file is open (released by the
+/// OS when the process ends, also after a crash).
+fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, String> {
+    let path = data_dir.join("up.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(format!("another `zenpro up` is running on the data folder {}", data_dir.display()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
+
 /// What the admin password situation is after start-up.
 enum AdminPassword {
     /// Generated now (fresh control-plane database): print it once.
@@ -133,6 +153,8 @@ pub async fn run(args: UpArgs, shutdown: impl Future<Output = ()>) -> Result<(),
     create_private_dir(&data_dir)?;
     let data_dir = data_dir.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", data_dir.display()))?;
     let data = data_dir.display().to_string();
+    // One `zenpro up` per data folder: a second one would rotate the enrollment key under the first.
+    let _lock = lock_data_dir(&data_dir)?;
     let cp_url = url_of(args.host, args.port);
     let ws_url = url_of(args.host, args.workspace_port);
 
@@ -350,6 +372,16 @@ mod tests {
         b.admin = &stored;
         let text = banner(&b);
         assert!(!text.contains("Secr3tPw") && text.contains("stored in /d/admin-password"), "{text}");
+    }
+
+    #[test]
+    fn one_process_per_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_data_dir(dir.path()).unwrap();
+        let err = lock_data_dir(dir.path()).unwrap_err();
+        assert!(err.contains("another `zenpro up`"), "{err}");
+        drop(held);
+        lock_data_dir(dir.path()).unwrap();
     }
 
     #[test]
