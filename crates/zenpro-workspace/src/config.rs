@@ -105,6 +105,9 @@ pub struct ProConfig {
     pub heartbeat_seconds: u64,
     /// `ZENPRO_PRO_CACHE_SECONDS` (30): how long external-user and RBAC answers are reused.
     pub cache_seconds: u64,
+    /// `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE`: CA certificates trusted next to the system store
+    /// for an https control plane (see `crate::tls`).
+    pub ca: crate::tls::CaBundle,
 }
 
 impl ProConfig {
@@ -330,6 +333,7 @@ fn pro_config(env: &HashMap<String, String>) -> Result<ProConfig, ConfigError> {
         http_timeout_seconds: secs("ZENML_SERVER_PRO_HTTP_TIMEOUT", 30)?,
         heartbeat_seconds: secs("ZENPRO_PRO_HEARTBEAT_SECONDS", 60)?,
         cache_seconds: secs("ZENPRO_PRO_CACHE_SECONDS", 30)?,
+        ca: crate::tls::CaBundle::from_requests_env(env).map_err(ConfigError)?,
     })
 }
 

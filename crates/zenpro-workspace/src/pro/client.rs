@@ -88,7 +88,7 @@ fn detail(body: &Value) -> String {
 impl ProClient {
     /// A client for `config`; `server_url` is this workspace's public URL (`zenml-server-url`).
     pub fn new(config: &ProConfig, server_url: &str) -> Result<ProClient, Error> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder(&config.ca)
             .timeout(Duration::from_secs(config.http_timeout_seconds))
             .build()
             .map_err(|e| Error::internal(format!("cannot build the control plane HTTP client: {e}")))?;

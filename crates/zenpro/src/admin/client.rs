@@ -48,7 +48,8 @@ pub struct Api {
 impl Api {
     /// `base` as returned by [`normalize_base`].
     pub fn new(base: String, token: Option<String>) -> Result<Self, Failure> {
-        let http = reqwest::Client::builder()
+        let ca = zenpro_workspace::tls::CaBundle::from_process_env().map_err(Failure::Failed)?;
+        let http = zenpro_workspace::tls::client_builder(&ca)
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("zenpro-admin/", env!("CARGO_PKG_VERSION")))
