@@ -40,7 +40,12 @@ impl SecretsBackend {
                 SecretsBackend::Sql(SecretsCodec::new(config.secrets_encryption_key.as_ref().map(|k| k.0.as_str())))
             }
             SecretsStoreType::Other(t) if t == "hashicorp" => match &config.vault {
-                Some(v) => SecretsBackend::Vault(Arc::new(VaultClient::new(v.clone(), server_id))),
+                Some(v) => match VaultClient::new(v.clone(), server_id) {
+                    Ok(client) => SecretsBackend::Vault(Arc::new(client)),
+                    Err(e) => {
+                        SecretsBackend::Unsupported(format!("The HashiCorp Vault secrets store is unusable: {e}"))
+                    }
+                },
                 None => SecretsBackend::Unsupported("The HashiCorp Vault secrets store is not configured.".into()),
             },
             SecretsStoreType::Other(t) => SecretsBackend::Unsupported(format!(

@@ -74,6 +74,9 @@ pub struct VaultConfig {
     pub timeout: Duration,
     /// The AWS environment (credentials for `aws` authentication).
     pub aws: AwsEnv,
+    /// CA certificates trusted next to the system store: `VAULT_CACERT`, `VAULT_CAPATH`,
+    /// `REQUESTS_CA_BUNDLE` or `CURL_CA_BUNDLE` (see `crate::tls`).
+    pub ca: crate::tls::CaBundle,
 }
 
 impl VaultConfig {
@@ -96,12 +99,17 @@ impl VaultConfig {
                 "ZENML_SECRETS_STORE_TYPE=hashicorp needs ZENML_SECRETS_STORE_VAULT_ADDR (the Vault URL)".into(),
             )
         })?;
-        if !vault_addr.starts_with("http://") {
+        if !vault_addr.starts_with("http://") && !vault_addr.starts_with("https://") {
             return Err(ConfigError(format!(
-                "ZENML_SECRETS_STORE_VAULT_ADDR={vault_addr:?}: this zenpro build reaches Vault over plain http only \
-                 (no TLS support yet); use an http:// address (e.g. a Vault agent or proxy on the same host)"
+                "ZENML_SECRETS_STORE_VAULT_ADDR={vault_addr:?} is not an http:// or https:// URL"
             )));
         }
+        if env.get("VAULT_CLIENT_CERT").is_some_and(|v| !v.is_empty()) {
+            return Err(ConfigError(
+                "VAULT_CLIENT_CERT is set: TLS client certificates for Vault are not supported by zenpro".into(),
+            ));
+        }
+        let ca = crate::tls::CaBundle::from_vault_env(env).map_err(ConfigError)?;
         let auth_method = match get("AUTH_METHOD").map(|s| s.to_ascii_lowercase()).as_deref() {
             None | Some("token") => AuthMethod::Token,
             Some("app_role") => AuthMethod::AppRole,
@@ -141,6 +149,7 @@ impl VaultConfig {
             max_versions,
             timeout,
             aws: AwsEnv::from_map(env),
+            ca,
         };
         match c.auth_method {
             AuthMethod::Token if c.vault_token.is_none() => {
@@ -198,13 +207,16 @@ impl Answer {
 }
 
 impl VaultClient {
-    pub fn new(config: VaultConfig, server_id: Uuid) -> VaultClient {
-        let http = reqwest::Client::builder()
+    /// A client for `config`; fails only when the TLS settings cannot be built.
+    pub fn new(config: VaultConfig, server_id: Uuid) -> Result<VaultClient, String> {
+        let http = crate::tls::client_builder(&config.ca)
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .build()
-            .unwrap_or_default();
-        VaultClient { config, http, server_id, session: Mutex::new(Session::default()) }
+            .map_err(|e| {
+                format!("cannot build the HTTP client for Vault ({}): {}", config.vault_addr, aws::plain(&e))
+            })?;
+        Ok(VaultClient { config, http, server_id, session: Mutex::new(Session::default()) })
     }
 
     pub fn config(&self) -> &VaultConfig {
@@ -212,6 +224,16 @@ impl VaultClient {
     }
 
     fn unreachable(&self, e: &reqwest::Error) -> Error {
+        if crate::tls::is_certificate_error(e) {
+            return Error::Unavailable(format!(
+                "The TLS certificate of the HashiCorp Vault secrets store at {} is not trusted ({}); trusted are \
+                 the system store and {}: {}",
+                self.config.vault_addr,
+                "set VAULT_CACERT to the CA bundle that signed it",
+                self.config.ca.source().unwrap_or("no extra CA bundle"),
+                aws::plain(e)
+            ));
+        }
         Error::Unavailable(format!(
             "The HashiCorp Vault secrets store at {} is unreachable: {}",
             self.config.vault_addr,
@@ -495,6 +517,21 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.0.contains("ZENML_SECRETS_STORE_AUTH_METHOD"), "{e}");
+    }
+
+    #[test]
+    fn https_addresses_and_ca_settings() {
+        let tok = ("ZENML_SECRETS_STORE_VAULT_TOKEN", "t");
+        let c = VaultConfig::from_map(&env(&[("ZENML_SECRETS_STORE_VAULT_ADDR", "https://vault:8200"), tok])).unwrap();
+        assert_eq!(c.vault_addr, "https://vault:8200");
+        assert!(c.ca.source().is_none());
+        let e = VaultConfig::from_map(&env(&[("ZENML_SECRETS_STORE_VAULT_ADDR", "vault:8200"), tok])).unwrap_err();
+        assert!(e.0.contains("ZENML_SECRETS_STORE_VAULT_ADDR"), "{e}");
+        let addr = ("ZENML_SECRETS_STORE_VAULT_ADDR", "https://v");
+        let e = VaultConfig::from_map(&env(&[addr, tok, ("VAULT_CACERT", "/nonexistent/ca.pem")])).unwrap_err();
+        assert!(e.0.contains("VAULT_CACERT") && e.0.contains("cannot be read"), "{e}");
+        let e = VaultConfig::from_map(&env(&[addr, tok, ("VAULT_CLIENT_CERT", "/c.pem")])).unwrap_err();
+        assert!(e.0.contains("VAULT_CLIENT_CERT") && e.0.contains("not supported"), "{e}");
     }
 
     #[test]
