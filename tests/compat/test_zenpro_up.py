@@ -211,6 +211,13 @@ def test_fresh_start_login_run_restart(up: Up):
     assert stat.S_IMODE(pw_file.stat().st_mode) == 0o600
     assert pw_file.read_text().strip() == password
 
+    # A second `zenpro up` on the same folder is refused (it would rotate the enrollment key).
+    second_up = subprocess.run(
+        [str(servers.zenpro_bin()), "up", "--data-dir", str(up.data_dir), "--port", str(servers.free_port()),
+         "--workspace-port", str(servers.free_port())],
+        env=servers._base_env(up.workdir / "home"), capture_output=True, text=True, timeout=60)
+    assert second_up.returncode != 0 and "another `zenpro up`" in second_up.stderr, second_up
+
     # A new client logs in with the same command and password and sees the earlier run.
     second = login(up, "second", password)
     got = second.python(RUN_SNIPPET.format(run_id=run_id)).ok().values()
