@@ -110,3 +110,197 @@ async fn pro_rbac_owner_skips_the_control_plane() {
     let r = send_json(&ws, Method::DELETE, &format!("/api/v1/secrets/{sid}"), &viewer, Value::Null).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
 }
+
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_string()
+}
+
+/// `POST` as `token`, expecting 200; the response body.
+async fn ok(ws: &zenpro_workspace::AppState, path: &str, token: &str, body: Value) -> Value {
+    let r = send_json(ws, Method::POST, path, token, body).await;
+    assert_eq!(r.status, StatusCode::OK, "POST {path}: {}", r.json);
+    r.json
+}
+
+/// A one-step snapshot body as the 0.98.0 client sends it (trimmed).
+fn snapshot_body(project: &str, stack: &str, pipeline: &str) -> Value {
+    let source = |a: &str| json!({"module": "p", "attribute": a, "type": "user"});
+    let spec = json!({"source": source("s1"), "upstream_steps": [], "inputs": {}, "invocation_id": "s1",
+                      "enable_heartbeat": false, "parameter_spec": {}});
+    let config = json!({"enable_cache": null, "step_operator": null, "parameters": {}, "settings": {}, "environment": {},
+           "secrets": [], "extra": {}, "failure_hook_source": null, "model": null, "retry": null,
+           "substitutions": {}, "cache_policy": {"include_step_code": true, "ignored_inputs": null},
+           "heartbeat_healthy_threshold": 30, "outputs": {}, "name": "s1", "step_type": null});
+    json!({
+        "project": project, "run_name_template": "pl-{date}-{time}",
+        "pipeline_configuration": {"enable_cache": null, "enable_heartbeat": null, "environment": {}, "secrets": [],
+            "execution_mode": "continue_on_failure", "settings": {}, "tags": null, "extra": {}, "model": null,
+            "parameters": {}, "retry": null, "substitutions": {}, "cache_policy": null, "name": "pl",
+            "steps_to_skip": [], "skip_successful_steps": false, "step_input_overrides": {},
+            "step_default_input_overrides": {}},
+        "step_configurations": {"s1": {"spec": spec, "config": config, "step_config_overrides": config}},
+        "client_environment": {}, "client_version": "0.98.0", "server_version": "0.98.0",
+        "pipeline_version_hash": "059737cf2cb83b8e10083ecbec2fe929",
+        "pipeline_spec": {"version": "0.5", "source": source("pl"), "parameters": {}, "steps": [spec], "outputs": []},
+        "is_dynamic": false, "name": null, "description": null, "source_code": "", "stack": stack, "pipeline": pipeline,
+    })
+}
+
+/// Steps, logs, run sub-routes, artifact and model versions, run metadata and tag links are
+/// checked like the reference: on the parent run / artifact / model where it does, with the
+/// exact resource strings; lists are restricted through the parent's allowed ids.
+#[tokio::test]
+async fn pro_rbac_nested_routes() {
+    let cp = Cp::start().await;
+    let e = enroll(&cp).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&cp, &e, &dir, &[]).await.unwrap();
+    let (_, carol_cp) = cp_user(&cp, &e, "carol", Some("Admin")).await;
+    let (_, alice_cp) = cp_user(&cp, &e, "alice", Some("Viewer")).await;
+    let carol = ws_login(&ws, &carol_cp).await;
+    let alice = ws_login(&ws, &alice_cp).await;
+    let ws = &ws;
+
+    // Carol (workspace Admin) runs a one-step pipeline in p1 and records what a run records.
+    let p1 = id_of(&ok(ws, "/api/v1/projects", &carol, json!({"name": "p1", "display_name": "p1"})).await);
+    let p2 = id_of(&ok(ws, "/api/v1/projects", &carol, json!({"name": "p2", "display_name": "p2"})).await);
+    let stacks = get(ws, "/api/v1/stacks?name=default", Some(&carol)).await;
+    let stack = id_of(&stacks.json["items"][0]);
+    let comps = get(ws, "/api/v1/components?type=artifact_store&name=default", Some(&carol)).await;
+    let store = id_of(&comps.json["items"][0]);
+    let pipeline = id_of(&ok(ws, "/api/v1/pipelines", &carol, json!({"project": p1, "name": "pl"})).await);
+    let snap = id_of(&ok(ws, "/api/v1/pipeline_snapshots", &carol, snapshot_body(&p1, &stack, &pipeline)).await);
+    let run = id_of(
+        &ok(
+            ws,
+            "/api/v1/runs",
+            &carol,
+            json!({"project": p1, "name": "r1", "snapshot": snap, "status": "running", "orchestrator_run_id": "o1",
+                   "start_time": "2026-11-26T10:31:19.990385", "orchestrator_environment": {}}),
+        )
+        .await[0],
+    );
+    let step = id_of(
+        &ok(
+            ws,
+            "/api/v1/steps",
+            &carol,
+            json!({"project": p1, "name": "s1", "start_time": "2026-11-26T10:31:26.178887", "status": "running",
+                   "cache_key": "k1", "pipeline_run_id": run, "inputs": {}, "outputs": {}}),
+        )
+        .await,
+    );
+    let av = ok(
+        ws,
+        "/api/v1/artifact_versions/batch",
+        &carol,
+        json!([{"project": p1, "artifact_name": "a1", "version": null, "has_custom_name": true, "type": "DataArtifact",
+                "artifact_store_id": store, "uri": "/tmp/stores/a1/x",
+                "materializer": {"module": "m", "attribute": "M", "type": "internal"},
+                "data_type": {"module": "builtins", "attribute": "str", "type": "builtin"},
+                "save_type": "manual", "metadata": {}}]),
+    )
+    .await;
+    let (av, artifact) = (id_of(&av[0]), av[0]["body"]["artifact"]["id"].as_str().unwrap().to_string());
+    let model = id_of(&ok(ws, "/api/v1/models", &carol, json!({"project": p1, "name": "m1"})).await);
+    let mv =
+        id_of(&ok(ws, "/api/v1/model_versions", &carol, json!({"project": p1, "name": "v1", "model": model})).await);
+    let logs = id_of(
+        &ok(
+            ws,
+            "/api/v1/logs",
+            &carol,
+            json!({"project": p1, "uri": "/tmp/l.log", "source": "client", "artifact_store_id": store,
+                   "pipeline_run_id": run}),
+        )
+        .await,
+    );
+    let tag = id_of(&ok(ws, "/api/v1/tags", &carol, json!({"name": "t1"})).await);
+
+    // Bob holds a role on p2 only.
+    let (bob_id, _) = cp_user(&cp, &e, "bob", None).await;
+    cp.ok(
+        Method::POST,
+        "/role_assignments",
+        json!({"role": "Viewer", "user": bob_id, "workspace": e.ws_id, "project": p2}),
+    )
+    .await;
+    let bob = ws_login(ws, &cp.login("bob", "pw-of-user-1").await).await;
+
+    let denied = |r: &Resp, action: &str, res: &str| {
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+        assert_eq!(r.json["detail"][1], format!("Insufficient permissions to {action} resource '{res}'."));
+    };
+    let run_res = format!("{p1}:pipeline_run/{run}");
+
+    // Steps and run sub-routes: read / update on the step's run.
+    for path in [
+        format!("/api/v1/steps/{step}"),
+        format!("/api/v1/steps/{step}/status"),
+        format!("/api/v1/runs/{run}/steps"),
+        format!("/api/v1/runs/{run}/status"),
+        format!("/api/v1/logs/{logs}"),
+    ] {
+        assert_eq!(get(ws, &path, Some(&alice)).await.status, StatusCode::OK, "Viewer reads {path}");
+        denied(&get(ws, &path, Some(&bob)).await, "READ", &run_res);
+    }
+    let r = send_json(ws, Method::PUT, &format!("/api/v1/steps/{step}"), &alice, json!({"status": "completed"})).await;
+    denied(&r, "UPDATE", &run_res);
+    let r = send_json(ws, Method::PUT, &format!("/api/v1/runs/{run}/disable_heartbeat"), &alice, Value::Null).await;
+    denied(&r, "UPDATE", &run_res);
+    let step_body = json!({"project": p1, "name": "s2", "start_time": "2026-11-26T10:31:26.178887", "status": "running",
+                           "cache_key": "k2", "pipeline_run_id": run, "inputs": {}, "outputs": {}});
+    denied(&send_json(ws, Method::POST, "/api/v1/steps", &alice, step_body).await, "UPDATE", &run_res);
+    let r = send_json(ws, Method::PUT, &format!("/api/v1/logs/{logs}"), &alice, json!({"pipeline_run_id": run})).await;
+    denied(&r, "UPDATE", &run_res);
+
+    // Step lists are restricted through the allowed runs of the project.
+    let steps = format!("/api/v1/steps?project={p1}");
+    assert_eq!(get(ws, &steps, Some(&carol)).await.json["total"], 1);
+    assert_eq!(get(ws, &steps, Some(&alice)).await.json["total"], 1);
+    let r = get(ws, &steps, Some(&bob)).await;
+    assert_eq!((r.status, &r.json["total"]), (StatusCode::OK, &json!(0)), "{}", r.json);
+
+    // Versions are read on their artifact / model, updated on themselves.
+    denied(
+        &get(ws, &format!("/api/v1/artifact_versions/{av}"), Some(&bob)).await,
+        "READ",
+        &format!("{p1}:artifact/{artifact}"),
+    );
+    denied(&get(ws, &format!("/api/v1/model_versions/{mv}"), Some(&bob)).await, "READ", &format!("{p1}:model/{model}"));
+    assert_eq!(get(ws, &format!("/api/v1/artifact_versions/{av}"), Some(&alice)).await.status, StatusCode::OK);
+    let r = send_json(ws, Method::PUT, &format!("/api/v1/artifact_versions/{av}"), &alice, json!({"name": "x"})).await;
+    denied(&r, "UPDATE", &format!("{p1}:artifact_version/{av}"));
+    let r = send_json(ws, Method::PUT, &format!("/api/v1/model_versions/{mv}"), &alice, json!({"stage": "production"}))
+        .await;
+    denied(&r, "PROMOTE", &format!("{p1}:model/{model}"));
+    let r = get(ws, &format!("/api/v1/artifact_versions?project={p1}"), Some(&bob)).await;
+    assert_eq!((r.status, &r.json["total"]), (StatusCode::OK, &json!(0)), "{}", r.json);
+    assert_eq!(get(ws, &format!("/api/v1/model_versions?project={p1}"), Some(&alice)).await.json["total"], 1);
+    let r = send_json(
+        ws,
+        Method::POST,
+        "/api/v1/artifact_versions",
+        &alice,
+        json!({"project": p1, "artifact_name": "a2", "type": "DataArtifact", "uri": "/x",
+               "materializer": {"module": "m", "attribute": "M", "type": "internal"},
+               "data_type": {"module": "builtins", "attribute": "str", "type": "builtin"}}),
+    )
+    .await;
+    denied(&r, "CREATE", &format!("{p1}:artifact_version"));
+
+    // Run metadata: update on every target; tag links: update on the tagged entity.
+    let md = json!({"project": p1, "resources": [{"id": run, "type": "pipeline_run"}],
+                    "values": {"a": 1}, "types": {"a": "int"}});
+    denied(&send_json(ws, Method::POST, "/api/v1/run-metadata", &alice, md.clone()).await, "UPDATE", &run_res);
+    assert_eq!(send_json(ws, Method::POST, "/api/v1/run-metadata", &carol, md).await.status, StatusCode::OK);
+    let link = json!({"tag_id": tag, "resource_id": model, "resource_type": "model"});
+    let r = send_json(ws, Method::POST, "/api/v1/tag_resources", &alice, link.clone()).await;
+    denied(&r, "UPDATE", &format!("{p1}:model/{model}"));
+    assert_eq!(send_json(ws, Method::POST, "/api/v1/tag_resources", &carol, link).await.status, StatusCode::OK);
+
+    // Alice's own run metadata and steps: nothing more is asked once decisions are cached.
+    let calls = ws.pro().unwrap().client.calls();
+    assert_eq!(get(ws, &format!("/api/v1/steps/{step}"), Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(ws.pro().unwrap().client.calls(), calls);
+}

@@ -31,6 +31,8 @@ use super::cache::TtlCache;
 use crate::auth::Auth;
 use crate::state::AppState;
 
+mod nested;
+
 /// Largest request body read to find the project of a create (the same bound as axum's).
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Most decisions / id lists remembered at once.
@@ -297,7 +299,11 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
 async fn authorize(state: &AppState, req: Request, next: Next) -> Result<Response, Error> {
     let Some(pro) = state.pro() else { return Ok(next.run(req).await) };
     let path = req.uri().path().strip_prefix("/api/v1").unwrap_or(req.uri().path()).to_string();
-    let Some((coll, op)) = classify(req.method(), &path) else { return Ok(next.run(req).await) };
+    let crud = classify(req.method(), &path);
+    let nested_route = if crud.is_none() { nested::classify(req.method(), &path) } else { None };
+    if crud.is_none() && nested_route.is_none() {
+        return Ok(next.run(req).await);
+    }
     let (mut parts, body) = req.into_parts();
     // Authentication first (the handler reuses the result); unauthenticated requests go on to
     // get the handler's own 401.
@@ -309,6 +315,10 @@ async fn authorize(state: &AppState, req: Request, next: Next) -> Result<Respons
         return Ok(next.run(Request::from_parts(parts, body)).await);
     };
     let me = auth.user_id();
+    let Some((coll, op)) = crud else {
+        let route = nested_route.ok_or_else(|| Error::internal("no RBAC route"))?;
+        return nested::authorize(state, pro, cp_user, me, route, parts, body, next).await;
+    };
     let rt = coll.resource_type;
     match &op {
         Op::List => {
@@ -357,10 +367,7 @@ async fn authorize(state: &AppState, req: Request, next: Next) -> Result<Respons
             }
             let resp = next.run(Request::from_parts(parts, body)).await;
             if matches!(op, Op::Delete(_)) && resp.status().is_success() {
-                let q = [("resources", res)];
-                if let Err(e) = pro.client.call(Method::DELETE, "/rbac/resources", &q, None).await {
-                    tracing::warn!(error = %e, "could not tell the control plane about a deleted resource");
-                }
+                nested::notify_deleted(pro, &[res]).await;
             }
             Ok(resp)
         }
@@ -387,7 +394,12 @@ async fn authorize(state: &AppState, req: Request, next: Next) -> Result<Respons
             let rbytes = axum::body::to_bytes(rbody, usize::MAX)
                 .await
                 .map_err(|e| Error::internal(format!("reading a response body: {e}")))?;
-            let created: Value = serde_json::from_slice(&rbytes).unwrap_or(Value::Null);
+            let created: Value = match serde_json::from_slice(&rbytes).unwrap_or(Value::Null) {
+                // `POST /runs` is a get-or-create answering `[run, created]`: report only a new run.
+                Value::Array(pair) if pair.get(1) == Some(&Value::Bool(true)) => pair[0].clone(),
+                Value::Array(_) => Value::Null,
+                one => one,
+            };
             if let Some(id) = created.get("id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok()) {
                 report(pro, rt, id).await?;
             }
