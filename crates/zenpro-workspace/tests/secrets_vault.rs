@@ -5,8 +5,9 @@
 //!
 //! Covered: the Vault paths and payload the Python server uses, the `values` column left NULL,
 //! CRUD with replace/patch semantics, token and AppRole logins (renewal and re-login with a
-//! short lease), Vault down → 503 with nothing written and recovery without restart, and a
-//! refused row write leaving no Vault entry behind.
+//! short lease), Vault down → 503 with nothing written and recovery without restart, a
+//! refused row write leaving no Vault entry behind, and Vault over TLS (`-dev-tls`): trusted through
+//! `VAULT_CACERT` or `REQUESTS_CA_BUNDLE`, and an untrusted CA → 503 naming the certificate.
 
 mod common;
 
@@ -27,6 +28,8 @@ struct Bao {
     port: u16,
     addr: String,
     http: reqwest::Client,
+    /// With `-dev-tls`: the folder where bao writes `vault-ca.pem`, `vault-cert.pem`, `vault-key.pem`.
+    tls_dir: Option<tempfile::TempDir>,
 }
 
 fn bao_bin() -> Option<String> {
@@ -52,18 +55,55 @@ impl Bao {
     async fn start() -> Option<Bao> {
         let bin = bao_bin()?;
         let port = free_port();
-        let mut bao =
-            Bao { child: None, bin, port, addr: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        let mut bao = Bao {
+            child: None,
+            bin,
+            port,
+            addr: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            tls_dir: None,
+        };
         bao.spawn().await;
         Some(bao)
     }
 
+    /// A dev server on TLS (`-dev-tls`) with its own generated CA; this harness's client trusts
+    /// only that CA once the server is up.
+    async fn start_tls() -> Option<Bao> {
+        let bin = bao_bin()?;
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut bao = Bao {
+            child: None,
+            bin,
+            port,
+            addr: format!("https://127.0.0.1:{port}"),
+            // Only for the readiness probe, before the CA file exists.
+            http: reqwest::Client::builder().tls_danger_accept_invalid_certs(true).build().unwrap(),
+            tls_dir: Some(dir),
+        };
+        bao.spawn().await;
+        let pem = std::fs::read(bao.ca_path()).expect("bao wrote its CA");
+        let ca = reqwest::Certificate::from_pem(&pem).expect("a PEM CA");
+        bao.http = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+        Some(bao)
+    }
+
+    /// The dev server's CA file (TLS mode only).
+    fn ca_path(&self) -> String {
+        self.tls_dir.as_ref().expect("a TLS dev server").path().join("vault-ca.pem").display().to_string()
+    }
+
     /// Start (or restart, on the same port) the dev server and wait until it answers.
     async fn spawn(&mut self) {
-        let child = Command::new(&self.bin)
-            .args(["server", "-dev", "-dev-no-store-token"])
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(["server", "-dev", "-dev-no-store-token"])
             .arg(format!("-dev-root-token-id={ROOT}"))
-            .arg(format!("-dev-listen-address=127.0.0.1:{}", self.port))
+            .arg(format!("-dev-listen-address=127.0.0.1:{}", self.port));
+        if let Some(dir) = &self.tls_dir {
+            cmd.arg("-dev-tls").arg(format!("-dev-tls-cert-dir={}", dir.path().display()));
+        }
+        let child = cmd
             .env_remove("BAO_ADDR")
             .env_remove("VAULT_ADDR")
             .stdout(Stdio::null())
@@ -467,5 +507,50 @@ async fn aws_iam_login_with_web_identity_credentials() {
     };
     assert_eq!(tokens, ["eyJ-projected-service-account-token"]);
     assert_eq!(logins, 1, "one login, its token reused");
+    app.close().await;
+}
+
+#[tokio::test]
+async fn https_vault_trusted_through_vault_cacert_or_requests_ca_bundle() {
+    let Some(bao) = Bao::start_tls().await else { return };
+    for var in ["VAULT_CACERT", "REQUESTS_CA_BUNDLE"] {
+        let mut env = bao.token_env();
+        env.push((var, bao.ca_path()));
+        let app = app_with(&env).await;
+        let token = app.admin_token().await;
+        let name = format!("over-tls-{}", var.to_ascii_lowercase());
+        let (status, s) =
+            app.call(Method::POST, "/api/v1/secrets", Some(&token), json!({"name": name, "values": {"k": var}})).await;
+        assert_eq!(status, StatusCode::OK, "{var}: {s}");
+        let id = id_of(&s);
+        let (status, got) = app.call(Method::GET, &format!("/api/v1/secrets/{id}"), Some(&token), Value::Null).await;
+        assert_eq!((status, &got["body"]["values"]), (StatusCode::OK, &json!({"k": var})), "{var}");
+        // The values went over TLS into Vault, not into the row.
+        let (status, entry) = vault_entry(&bao, &id).await;
+        assert_eq!(status, StatusCode::OK, "{entry}");
+        assert_eq!(entry["data"]["data"]["zenml_secret_values"], json!({"k": var}));
+        assert_eq!(app.count("SELECT count(*) FROM `secret` WHERE `values` IS NULL").await, 1);
+        app.close().await;
+    }
+    assert_eq!(entry_count(&bao).await, 2);
+}
+
+#[tokio::test]
+async fn https_vault_with_an_untrusted_ca_is_503_naming_the_certificate() {
+    let Some(bao) = Bao::start_tls().await else { return };
+    // System store only: the dev server's own CA is not in it.
+    let app = app_with(&bao.token_env()).await;
+    let token = app.admin_token().await;
+    let (status, body) =
+        app.call(Method::POST, "/api/v1/secrets", Some(&token), json!({"name": "nope", "values": {"k": "v"}})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let text = body.to_string();
+    assert!(text.contains("certificate") && text.contains("VAULT_CACERT"), "{text}");
+    assert!(!text.contains(ROOT));
+    // Nothing half-written: no row, no Vault entry; SQL-only endpoints still answer.
+    assert_eq!(app.count("SELECT count(*) FROM `secret`").await, 0);
+    assert_eq!(entry_count(&bao).await, 0);
+    let (status, _) = app.call(Method::GET, "/api/v1/secrets", Some(&token), Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
     app.close().await;
 }
