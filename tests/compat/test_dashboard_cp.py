@@ -227,7 +227,9 @@ def test_members_teams_and_service_accounts(ui: UI, admin_page):
     ui.shot(page, "service-account-key")
     me = ui.cp.get("/users/me", token=api_key)
     assert me.status_code == 200 and me.json()["username"] == "ci-bot", me.text
-    page.goto(page.url)
+    page.goto(ui.url(f"/organizations/{ORG}/service_accounts"))
+    page.click("#accounts a:text-is('ci-bot')")
+    assert text(page, "h1") == "Service account ci-bot"
     assert api_key not in page.content(), "the key is shown once"
     assert page.locator("tr.api-key-row").count() == 1
 
