@@ -304,3 +304,73 @@ async fn pro_rbac_nested_routes() {
     assert_eq!(get(ws, &format!("/api/v1/steps/{step}"), Some(&alice)).await.status, StatusCode::OK);
     assert_eq!(ws.pro().unwrap().client.calls(), calls);
 }
+
+/// Sharing through `POST /users/resource_membership` (share + each action checked, then the
+/// control plane's `resource_members`), and deletions forgetting the shares (`delete_resources`),
+/// also for model versions.
+#[tokio::test]
+async fn pro_rbac_share_and_delete_notices() {
+    let cp = Cp::start().await;
+    let e = enroll(&cp).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&cp, &e, &dir, &[]).await.unwrap();
+    let ws = &ws;
+    let (_, carol_cp) = cp_user(&cp, &e, "carol", Some("Admin")).await;
+    let (_, alice_cp) = cp_user(&cp, &e, "alice", Some("Viewer")).await;
+    let carol = ws_login(ws, &carol_cp).await;
+    let alice = ws_login(ws, &alice_cp).await;
+    let p1 = id_of(&ok(ws, "/api/v1/projects", &carol, json!({"name": "p1", "display_name": "p1"})).await);
+    let p2 = id_of(&ok(ws, "/api/v1/projects", &carol, json!({"name": "p2", "display_name": "p2"})).await);
+    let model = id_of(&ok(ws, "/api/v1/models", &carol, json!({"project": p1, "name": "m1"})).await);
+    let mv =
+        id_of(&ok(ws, "/api/v1/model_versions", &carol, json!({"project": p1, "name": "v1", "model": model})).await);
+    let (bob_id, _) = cp_user(&cp, &e, "bob", None).await;
+    cp.ok(
+        Method::POST,
+        "/role_assignments",
+        json!({"role": "Viewer", "user": bob_id, "workspace": e.ws_id, "project": p2}),
+    )
+    .await;
+    let bob = ws_login(ws, &cp.login("bob", "pw-of-user-1").await).await;
+    let ws_uuid = uuid::Uuid::parse_str(&e.ws_id).unwrap();
+    let bob_uuid = uuid::Uuid::parse_str(&bob_id).unwrap();
+    let shares = || async { cp.state.store.shares_of(ws_uuid, bob_uuid).await.unwrap() };
+
+    assert_eq!(get(ws, &format!("/api/v1/models/{model}"), Some(&bob)).await.status, StatusCode::FORBIDDEN);
+    let share = |rt: &str, id: &str, user: &str| {
+        format!("/api/v1/users/resource_membership?resource_type={rt}&resource_id={id}&user_id={user}")
+    };
+    let r = send_json(ws, Method::POST, &share("model", &model, &bob_id), &carol, json!(["read"])).await;
+    assert_eq!((r.status, &r.json), (StatusCode::OK, &Value::Null));
+    let r = send_json(ws, Method::POST, &share("model_version", &mv, &bob_id), &carol, json!(["read", "update"])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let s = shares().await;
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert!(
+        s.iter().any(|x| x.resource_type == "model" && x.resource_id.map(|i| i.to_string()) == Some(model.clone()))
+    );
+    // The share takes effect at once (the cached denial was dropped).
+    assert_eq!(get(ws, &format!("/api/v1/models/{model}"), Some(&bob)).await.status, StatusCode::OK);
+
+    // Refused: sharing with oneself, an unknown type, a missing resource, a sharer without SHARE.
+    let carol_cp_id = cp.state.store.get_user_by_id_or_name("carol").await.unwrap().unwrap().id.to_string();
+    let r = send_json(ws, Method::POST, &share("model", &model, &carol_cp_id), &carol, json!(["read"])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    let r = send_json(ws, Method::POST, &share("nope", &model, &bob_id), &carol, json!(["read"])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    let missing = uuid::Uuid::new_v4().to_string();
+    let r = send_json(ws, Method::POST, &share("model", &missing, &bob_id), &carol, json!(["read"])).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.json);
+    let r = send_json(ws, Method::POST, &share("model", &model, &bob_id), &alice, json!(["read"])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+    assert_eq!(r.json["detail"][1], format!("Insufficient permissions to SHARE resource '{p1}:model/{model}'."));
+
+    // Deleting the version, then the model, forgets their shares on the control plane.
+    let r = send_json(ws, Method::DELETE, &format!("/api/v1/model_versions/{mv}"), &carol, Value::Null).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let s = shares().await;
+    assert_eq!(s.iter().map(|x| x.resource_type.as_str()).collect::<Vec<_>>(), ["model"]);
+    let r = send_json(ws, Method::DELETE, &format!("/api/v1/models/{model}"), &carol, Value::Null).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert!(shares().await.is_empty());
+}
