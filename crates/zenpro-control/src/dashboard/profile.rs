@@ -111,15 +111,15 @@ struct PasswordForm {
 async fn password(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<PasswordForm>) -> PageResult {
     let c = post_ctx(&state, &headers, "/profile", &f.csrf).await?;
     let refuse =
-        |c: &Ctx, msg: &str| Ok(c.render(StatusCode::UNPROCESSABLE_ENTITY, &profile_view(c, Some(msg.into()), None)));
+        |c: &Ctx, msg: &str| c.render(StatusCode::UNPROCESSABLE_ENTITY, &profile_view(c, Some(msg.into()), None));
     if !zenpro_auth::password::verify(f.current.clone(), c.user.password_hash.clone()).await {
-        return refuse(&c, "The current password is wrong.");
+        return Ok(refuse(&c, "The current password is wrong."));
     }
     if f.new.len() < 8 {
-        return refuse(&c, "The new password must have at least 8 characters.");
+        return Ok(refuse(&c, "The new password must have at least 8 characters."));
     }
     if f.new != f.confirm {
-        return refuse(&c, "The new passwords do not match.");
+        return Ok(refuse(&c, "The new passwords do not match."));
     }
     let hash = zenpro_auth::password::hash(f.new.clone()).await?;
     let user =
