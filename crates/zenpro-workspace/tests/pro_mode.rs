@@ -181,6 +181,11 @@ async fn pro_api_key_bearer_and_login() {
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["name"], "robot");
     assert_eq!(ws.pro().unwrap().client.calls(), calls + 1, "one authorize_server call");
+    // A key bearer shows the service account as the reference's `to_user_model` (found by the
+    // OSS-to-Pro compat test: we showed the stored row's null email and external id).
+    assert_eq!(r.json["body"]["email_opted_in"], json!(false), "{}", r.json);
+    assert_eq!(r.json["metadata"]["email"], json!(""), "{}", r.json);
+    assert_eq!(r.json["metadata"]["external_user_id"], json!(null), "{}", r.json);
     let r = get(&ws, "/api/v1/current-user", Some(&key)).await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(ws.pro().unwrap().client.calls(), calls + 1, "the answer is cached");
@@ -193,6 +198,13 @@ async fn pro_api_key_bearer_and_login() {
     assert!(r.headers.get(header::SET_COOKIE).is_none());
     let me = get(&ws, "/api/v1/current-user", r.json["access_token"].as_str()).await;
     assert_eq!(me.json["name"], "robot");
+    // A workspace token shows the stored row (its control-plane id).
+    assert_eq!(
+        me.json["metadata"]["external_user_id"],
+        json!(zenpro_store::parse_id(sa_row.external_user_id.as_deref().unwrap()).to_string()),
+        "{}",
+        me.json
+    );
 
     // A key the control plane does not know.
     let r = get(&ws, "/api/v1/current-user", Some("ZENPROKEY_00000000000000000000000000000000_nope")).await;

@@ -200,7 +200,26 @@ async fn logout(State(state): State<AppState>) -> Response {
 }
 
 async fn current_user(auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
-    Ok(Json(models::user_private(&auth.user, q.hydrate()?)))
+    let mut user = models::user_private(&auth.user, q.hydrate()?);
+    // An API key used directly as the bearer (no JWT) authenticates the service account as
+    // its user model; a workspace token shows the stored row.
+    if auth.user.is_service_account && auth.claims.is_none() {
+        service_account_as_user(&mut user);
+    }
+    Ok(Json(user))
+}
+
+/// A service account authenticated by an API key bearer, as the reference shows it as the
+/// current user (`ServiceAccountResponse.to_user_model`): never opted in, email `""`, no default project,
+/// no external user id (even for an organization service account of the control plane).
+fn service_account_as_user(user: &mut Value) {
+    user["body"]["email_opted_in"] = Value::Bool(false);
+    user["body"]["default_project_id"] = Value::Null;
+    if let Some(metadata) = user.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.insert("email".into(), Value::String(String::new()));
+        metadata.insert("external_user_id".into(), Value::Null);
+        metadata.insert("password_changed_at".into(), Value::Null);
+    }
 }
 
 /// `GET /api_token`: a (workload) token for the caller, optionally scoped and expiring.
