@@ -303,6 +303,27 @@ async fn pro_rbac_nested_routes() {
     let calls = ws.pro().unwrap().client.calls();
     assert_eq!(get(ws, &format!("/api/v1/steps/{step}"), Some(&alice)).await.status, StatusCode::OK);
     assert_eq!(ws.pro().unwrap().client.calls(), calls);
+
+    // Dehydration: the run shared with Bob is readable, its pipeline and snapshot are not, so
+    // they come back in their permission-denied form; the server-owned stack and the user stay.
+    let share =
+        format!("/api/v1/users/resource_membership?resource_type=pipeline_run&resource_id={run}&user_id={bob_id}");
+    assert_eq!(send_json(ws, Method::POST, &share, &carol, json!(["read"])).await.status, StatusCode::OK);
+    let calls = ws.pro().unwrap().client.calls();
+    let r = get(ws, &format!("/api/v1/runs/{run}"), Some(&bob)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(ws.pro().unwrap().client.calls() - calls, 2, "one check of the run, one batch for its nested models");
+    let pl = &r.json["resources"]["pipeline"];
+    assert_eq!((pl["id"].as_str(), &pl["permission_denied"]), (Some(pipeline.as_str()), &json!(true)), "{pl}");
+    assert_eq!((&pl["body"], &pl["metadata"], &pl["resources"]), (&Value::Null, &Value::Null, &Value::Null));
+    assert_eq!(pl["name"], "pl");
+    assert_eq!(r.json["resources"]["snapshot"]["permission_denied"], true);
+    assert_eq!(r.json["resources"]["stack"]["permission_denied"], false);
+    assert_eq!(r.json["resources"]["user"]["permission_denied"], false);
+    assert_eq!(r.json["body"]["status"], "running", "the run itself is not dehydrated");
+    let r = get(ws, &format!("/api/v1/runs/{run}"), Some(&alice)).await;
+    assert_eq!(r.json["resources"]["pipeline"]["permission_denied"], false, "a Viewer reads the pipeline");
+    assert_eq!(r.json["resources"]["pipeline"]["name"], "pl");
 }
 
 /// Sharing through `POST /users/resource_membership` (share + each action checked, then the

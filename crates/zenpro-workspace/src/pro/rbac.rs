@@ -31,6 +31,7 @@ use super::cache::TtlCache;
 use crate::auth::Auth;
 use crate::state::AppState;
 
+mod dehydrate;
 mod nested;
 
 /// Largest request body read to find the project of a create (the same bound as axum's).
@@ -315,6 +316,22 @@ async fn authorize(state: &AppState, req: Request, next: Next) -> Result<Respons
         return Ok(next.run(Request::from_parts(parts, body)).await);
     };
     let me = auth.user_id();
+    let resp = checked(state, pro, cp_user, me, (crud, nested_route), parts, body, next).await?;
+    dehydrate::response(pro, cp_user, me, resp).await
+}
+
+/// The checks of a governed route around its handler.
+#[allow(clippy::too_many_arguments)]
+async fn checked(
+    state: &AppState,
+    pro: &Pro,
+    cp_user: Uuid,
+    me: Uuid,
+    (crud, nested_route): (Option<(&'static Collection, Op)>, Option<nested::Route>),
+    mut parts: http::request::Parts,
+    body: Body,
+    next: Next,
+) -> Result<Response, Error> {
     let Some((coll, op)) = crud else {
         let route = nested_route.ok_or_else(|| Error::internal("no RBAC route"))?;
         return nested::authorize(state, pro, cp_user, me, route, parts, body, next).await;
