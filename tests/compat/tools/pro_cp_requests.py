@@ -103,13 +103,26 @@ def outage(env: SideBySide, base: Path, down_seconds: float = 30) -> None:
             print(f"\n=== {ws}: control plane stopped at t={time.monotonic() - t0:.1f}s "
                   f"(pipeline still running: {proc.poll() is None})")
             env.cp.stop()
-            time.sleep(down_seconds)
-            # What a user sees meanwhile: a read and a new login.
-            mid = c.zenml("pipeline", "runs", "list", timeout=120)
-            print(f"--- during the outage, `zenml pipeline runs list`: rc={mid.returncode} ({mid.seconds:.1f}s)")
-            print("\n".join(mid.out.strip().splitlines()[-4:]))
-            env.cp.start()
-            print(f"=== control plane back at t={time.monotonic() - t0:.1f}s")
+            # What a user sees meanwhile: a read started 10 s into the outage (in the background,
+            # so the control plane comes back on time).
+            time.sleep(10)
+            read_t0 = time.monotonic()
+            mid_path = c.home / "mid.out"
+            with open(mid_path, "w") as mid_out:
+                mid = subprocess.Popen([str(servers.venv_bin() / "zenml"), "pipeline", "runs", "list"], env=c.env(),
+                                       cwd=str(c.home), stdout=mid_out, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+                time.sleep(down_seconds - 10)
+                env.cp.start()
+                print(f"=== control plane back at t={time.monotonic() - t0:.1f}s")
+                try:
+                    mid_rc = mid.wait(timeout=300)
+                except subprocess.TimeoutExpired:
+                    mid.kill()
+                    mid_rc = mid.wait()
+            print(f"--- `zenml pipeline runs list` started 10 s into the outage: rc={mid_rc} after "
+                  f"{time.monotonic() - read_t0:.1f}s; its last lines:")
+            print("\n".join(mid_path.read_text().strip().splitlines()[-4:]))
             try:
                 rc = proc.wait(timeout=600)
             except subprocess.TimeoutExpired:
