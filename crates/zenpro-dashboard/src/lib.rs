@@ -1,31 +1,127 @@
-//! The dashboard: static assets served from the binary (stylesheet, vendored htmx 2.0.11) and, as they
-//! are built, the workspace views (clients of the public ZenML REST API only).
+//! The dashboard: static assets served from the binary (stylesheet, vendored htmx 2.0.11) and the
+//! workspace views, which are a **client of the public ZenML REST API** over HTTP only: they never
+//! touch a store, so the same views work against our workspace server and against the Python one.
+//!
+//! # Mounting
+//!
+//! [`workspace_views`] returns a `Router<S>` for any state; the caller chooses where the API is and
+//! whose token is used through an [`ApiSource`]:
+//!
+//! * OSS mode (our workspace server at `/`): [`OssSource`] — the workspace's own URL and the
+//!   token from its login cookie (`zenml-server-<id>`, the same cookie `POST /api/v1/login` sets);
+//!   [`login_router`] adds `GET/POST /login` (the form posts to the workspace's own
+//!   `/api/v1/login`) and `POST /logout`.
+//! * Pro mode (the control plane, later): implement [`ApiSource`] for the control plane's session
+//!   (look the session up, do the external login to the workspace, cache the workspace token) and
+//!   return `prefix = "/workspaces/{name}"` so links stay inside the nest; then
+//!   `Router::new().nest("/workspaces/{name}", workspace_views(Arc::new(source)))`.
+//!
+//! Every page is a bounded number of API calls (lists are fetched hydrated, one page at a time);
+//! askama escapes every value, the DAG SVG is built from escaped text ([`dag`]).
+
+pub mod dag;
+mod views;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use http::HeaderMap;
+
+pub use views::{login_router, workspace_views};
 
 /// htmx 2.0.11 (npm `htmx.org`, BSD-2-Clause, see `assets/htmx-LICENSE`), vendored: no CDN.
 pub const HTMX_JS: &str = include_str!("../assets/htmx-2.0.11.min.js");
+/// The workspace views' stylesheet.
+pub const DASHBOARD_CSS: &str = include_str!("../assets/dashboard.css");
 
 /// The URL prefix the assets are served under (by both servers).
 pub const ASSETS_PREFIX: &str = "/static";
 
-/// `GET /static/htmx.min.js` (+ the other assets), long-cached: the file names carry no version, so
-/// the cache is bounded to a day.
+/// `GET /static/htmx.min.js` and `/static/dashboard.css`, cached for a day (the file names carry no
+/// version).
 pub fn assets_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route(
-        "/static/htmx.min.js",
-        get(|| async {
-            (
-                [
-                    (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-                    (header::CACHE_CONTROL, "public, max-age=86400"),
-                ],
-                HTMX_JS,
-            )
-                .into_response()
-        }),
-    )
+    fn asset(ct: &'static str, body: &'static str) -> axum::response::Response {
+        ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=86400")], body).into_response()
+    }
+    Router::new()
+        .route("/static/htmx.min.js", get(|| async { asset("text/javascript; charset=utf-8", HTMX_JS) }))
+        .route("/static/dashboard.css", get(|| async { asset("text/css; charset=utf-8", DASHBOARD_CSS) }))
 }
+
+/// Where one request's API calls go and as whom.
+#[derive(Debug, Clone)]
+pub struct ApiTarget {
+    /// The workspace server's URL without `/api/v1` (e.g. `http://127.0.0.1:8080`).
+    pub base_url: String,
+    /// The bearer token of the logged-in user; `None` → redirect to the login page.
+    pub token: Option<String>,
+    /// Prefix of the views' links (`""` at `/`, `/workspaces/{name}` under the control plane).
+    pub prefix: String,
+    /// Where to send a visitor who is not logged in.
+    pub login_url: String,
+}
+
+/// Gives, per request, the API base URL and the bearer token to use.
+pub trait ApiSource: Send + Sync + 'static {
+    /// Resolve the target of a request from its headers (cookies, host).
+    fn target(&self, headers: &HeaderMap) -> ApiTarget;
+    /// The cookie to set after a successful login through [`login_router`] (name, value); `None`
+    /// when this source does not log in itself.
+    fn session_cookie_name(&self) -> Option<String> {
+        None
+    }
+}
+
+/// OSS mode: the workspace's own URL (configured, else `http://<Host>`) and its login cookie.
+#[derive(Debug, Clone)]
+pub struct OssSource {
+    /// `ZENML_SERVER_SERVER_URL` when set.
+    pub base_url: Option<String>,
+    /// The workspace's auth cookie name (`zenml-server-<server id>`).
+    pub cookie_name: String,
+}
+
+impl ApiSource for OssSource {
+    fn target(&self, headers: &HeaderMap) -> ApiTarget {
+        let base_url = match &self.base_url {
+            Some(u) if !u.is_empty() => u.trim_end_matches('/').to_string(),
+            _ => {
+                // Only a host[:port] is accepted from the Host header.
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+                    .unwrap_or("127.0.0.1");
+                format!("http://{host}")
+            }
+        };
+        ApiTarget {
+            base_url,
+            token: cookie(headers, &self.cookie_name),
+            prefix: String::new(),
+            login_url: "/login".into(),
+        }
+    }
+    fn session_cookie_name(&self) -> Option<String> {
+        Some(self.cookie_name.clone())
+    }
+}
+
+/// One cookie's value from the `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Shared handle of the views.
+pub type SharedSource = Arc<dyn ApiSource>;

@@ -110,6 +110,18 @@ pub fn router(state: AppState) -> Router {
         // No dashboard in Pro mode: `/` goes to the workspace's page on the control plane.
         let dashboard = state.config().dashboard_url.clone();
         app = app.route("/", get(move || async move { axum::response::Redirect::temporary(&dashboard) }));
+    } else {
+        // OSS mode: the workspace views at `/`, clients of this server's own REST API, logged in
+        // with this server's auth cookie (`zenpro-dashboard`).
+        let server_url = state.config().server_url.clone();
+        let source: zenpro_dashboard::SharedSource = std::sync::Arc::new(zenpro_dashboard::OssSource {
+            base_url: (!server_url.is_empty()).then_some(server_url),
+            cookie_name: state.cookie_name(),
+        });
+        app = app
+            .merge(zenpro_dashboard::workspace_views(source.clone()))
+            .merge(zenpro_dashboard::login_router(source))
+            .merge(zenpro_dashboard::assets_router());
     }
     let pro_mode = state.config().is_pro();
     app.route("/health", get(routes::info::health))
