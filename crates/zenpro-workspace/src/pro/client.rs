@@ -74,6 +74,19 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Unavailable(format!("The ZenML Pro control plane is not reachable ({what}). Please try again later."))
 }
 
+/// A failed request: an untrusted TLS certificate says so (and how to fix it), anything else is
+/// [`unavailable`].
+fn send_failed(what: &str, e: reqwest::Error) -> Error {
+    if crate::tls::is_certificate_error(&e) {
+        tracing::warn!(error = ?e, "control plane call failed: {what}");
+        return Error::Unavailable(format!(
+            "The TLS certificate of the ZenML Pro control plane is not trusted ({what}): add its CA with \
+             REQUESTS_CA_BUNDLE (trusted are the system store and that bundle)."
+        ));
+    }
+    unavailable(what, e)
+}
+
 /// The `detail` of a ZenML error body, else the body as text.
 fn detail(body: &Value) -> String {
     match body.get("detail") {
@@ -156,7 +169,7 @@ impl ProClient {
             .form(&form)
             .send()
             .await
-            .map_err(|e| unavailable("workspace login", e))?;
+            .map_err(|e| send_failed("workspace login", e))?;
         let status = resp.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND {
             self.refused();
@@ -219,7 +232,7 @@ impl ProClient {
             if let Some(b) = body {
                 rb = rb.json(b);
             }
-            let resp = rb.send().await.map_err(|e| unavailable(path, e))?;
+            let resp = rb.send().await.map_err(|e| send_failed(path, e))?;
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && !retried {
                 retried = true;
@@ -265,7 +278,7 @@ impl ProClient {
             .timeout(AUTHORIZE_TIMEOUT)
             .send()
             .await
-            .map_err(|e| unavailable("user authorization", e))?;
+            .map_err(|e| send_failed("user authorization", e))?;
         let status = resp.status();
         if status.is_success() {
             let body: Value =
