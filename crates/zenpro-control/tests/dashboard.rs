@@ -220,6 +220,12 @@ async fn a_member_sees_no_admin_action_and_cannot_post_one() {
         assert!(!page.body.contains(&format!("id=\"{admin_only}\"")), "{admin_only} shown to a member");
     }
     assert!(!bob.get("/workspaces/alpha").await.body.contains("id=\"rotate-key\""));
+    // The htmx partial: the table alone; without a session htmx gets a 401, not the login page.
+    let t = bob.get("/organizations/acme/workspaces_table").await;
+    assert!(t.body.starts_with("<div id=\"workspaces\"") && t.body.contains("data-name=\"alpha\""), "{}", t.body);
+    let mut anon = Browser::new(&app);
+    let t = anon.send(Method::GET, "/organizations/acme/workspaces_table", None, &[("hx-request", "true")]).await;
+    assert_eq!(t.status, StatusCode::UNAUTHORIZED);
     for path in ["/organizations/acme/members", "/organizations/acme/teams", "/organizations/acme/service_accounts"] {
         assert_eq!(bob.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
     }

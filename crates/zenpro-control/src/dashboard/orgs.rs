@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use http::{HeaderMap, StatusCode};
@@ -216,6 +216,10 @@ async fn table(
     uri: http::Uri,
     Path(org): Path<String>,
 ) -> PageResult {
+    // htmx polls this: a lapsed session answers 401 (htmx swaps nothing) instead of the login page.
+    if headers.contains_key("hx-request") && crate::pages::session_user(&state, &headers).await.is_none() {
+        return Ok(StatusCode::UNAUTHORIZED.into_response());
+    }
     let c = ctx(&state, &headers, &uri).await?;
     let o = find_org(&state, &c, &org).await?;
     let workspaces = visible_workspaces(&state, &c, &o).await?.iter().map(WsView::of).collect();
