@@ -6,10 +6,13 @@
 //! control plane does not. Creating a reportable resource (project, pipeline, pipeline_run,
 //! model) first checks the entitlement, then reports the usage event once per created id.
 //!
-//! Covered so far: the generic CRUD routes of the collections in [`COLLECTIONS`] (create, get,
-//! list, update, delete). Not yet: nested routes (`/runs/{id}/steps`, `/steps*`, `/logs*`,
-//! model/artifact versions via their parent, run metadata, tag resources, sharing via
-//! `/users/resource_membership`), response dehydration, `prune`, `read_secret_value`.
+//! Covered: the generic CRUD routes of the collections in [`COLLECTIONS`] (create, get, list,
+//! update, delete + `DELETE /rbac/resources`); the nested and derived routes in `nested`
+//! (steps, logs, hook invocations, run sub-routes, artifact/model versions and their links,
+//! run metadata, tag links, prune, sharing through `POST /users/resource_membership`); response
+//! dehydration in `dehydrate`. Not yet: `read_secret_value` on secrets/connectors, service
+//! accounts, read-only `POST /runs` of an existing run (create is always checked), dehydration of
+//! routes not governed here (`/users`, `/tags`, `/current-user`).
 
 use std::sync::Arc;
 use std::time::Duration;
