@@ -160,10 +160,11 @@ enum Out {
 }
 
 impl Ctx {
-    fn new(v: Arc<Views>, headers: &HeaderMap) -> Result<Ctx, Response> {
+    /// `Err`: no session, the redirect to the login page.
+    fn new(v: Arc<Views>, headers: &HeaderMap) -> Result<Ctx, Redirect> {
         let t = v.source.target(headers);
         let Some(token) = t.token.clone() else {
-            return Err(Redirect::to(&t.login_url).into_response());
+            return Err(Redirect::to(&t.login_url));
         };
         let (csrf, new_csrf) = match crate::cookie(headers, CSRF_COOKIE) {
             Some(c) => (c, false),
@@ -354,7 +355,7 @@ macro_rules! ctx {
     ($v:expr, $h:expr) => {
         match Ctx::new($v, &$h) {
             Ok(c) => c,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         }
     };
 }

@@ -187,35 +187,6 @@ pub async fn dehydrate(pro: &Pro, cp_user: Uuid, me: Uuid, v: &mut Value) -> Res
     Ok(true)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn nested_models_are_found_and_typed() {
-        let me = Uuid::new_v4();
-        let other = Uuid::new_v4().to_string();
-        let p = Uuid::new_v4().to_string();
-        let pl = Uuid::new_v4().to_string();
-        let st = Uuid::new_v4().to_string();
-        let mut run = json!({"id": Uuid::new_v4().to_string(), "permission_denied": false, "body": {"user_id": other},
-        "resources": {
-            "pipeline": {"id": pl, "permission_denied": false, "body": {"user_id": other, "project_id": p}},
-            "stack": {"id": st, "permission_denied": false, "body": {"user_id": null}},
-            "user": {"id": other, "permission_denied": false, "body": {}},
-        }});
-        let mut found = Vec::new();
-        for top in tops(&mut run) {
-            walk_fields(top, &mut |m, rt| {
-                found.extend(resource_of(rt, m, me));
-                true
-            });
-        }
-        assert_eq!(found, [format!("{p}:pipeline/{pl}")], "server-owned stack and users are not checked");
-    }
-}
-
 /// Dehydrate a successful JSON response (other responses pass unchanged).
 pub async fn response(
     pro: &Pro,
@@ -243,4 +214,33 @@ pub async fn response(
     }
     parts.headers.remove(http::header::CONTENT_LENGTH);
     Ok(axum::response::Response::from_parts(parts, axum::body::Body::from(v.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nested_models_are_found_and_typed() {
+        let me = Uuid::new_v4();
+        let other = Uuid::new_v4().to_string();
+        let p = Uuid::new_v4().to_string();
+        let pl = Uuid::new_v4().to_string();
+        let st = Uuid::new_v4().to_string();
+        let mut run = json!({"id": Uuid::new_v4().to_string(), "permission_denied": false, "body": {"user_id": other},
+        "resources": {
+            "pipeline": {"id": pl, "permission_denied": false, "body": {"user_id": other, "project_id": p}},
+            "stack": {"id": st, "permission_denied": false, "body": {"user_id": null}},
+            "user": {"id": other, "permission_denied": false, "body": {}},
+        }});
+        let mut found = Vec::new();
+        for top in tops(&mut run) {
+            walk_fields(top, &mut |m, rt| {
+                found.extend(resource_of(rt, m, me));
+                true
+            });
+        }
+        assert_eq!(found, [format!("{p}:pipeline/{pl}")], "server-owned stack and users are not checked");
+    }
 }
