@@ -357,7 +357,7 @@ o = objects(CP_CHART, "cp-minimal.yaml")
 rendered["cp-minimal"] = o
 label = "cp/minimal"
 dep = one(o, "Deployment", CP)
-c, env = common_pod_checks(label, dep, "control-plane", "/health")
+c, env = common_pod_checks(label, dep, "control-plane", "/ready")
 check(c["args"] == ["control-plane", "serve"], f"{label}: args")
 check(dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"]["type"] == "Recreate", f"{label}: SQLite one replica")
 check(plain(env, "ZENPRO_CP_URL") == "https://cp.example.com" and plain(env, "ZENPRO_CP_DASHBOARD_URL") == "https://cp.example.com",
@@ -386,7 +386,7 @@ o = objects(CP_CHART, "cp-seed-eks.yaml")
 rendered["cp-seed-eks"] = o
 label = "cp/seed-eks"
 dep = one(o, "Deployment", CP)
-c, env = common_pod_checks(label, dep, "control-plane", "/health")
+c, env = common_pod_checks(label, dep, "control-plane", "/ready")
 check("replicas" not in dep["spec"], f"{label}: replicas left to the HPA")
 check(c["image"] == "123456789012.dkr.ecr.eu-central-1.amazonaws.com/zenpro:0.1.0", f"{label}: zenml.image.api")
 check(dep["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "ecr-pull"}], f"{label}: imagePullSecrets")
@@ -417,7 +417,7 @@ o = objects(CP_CHART, "cp-postgres-password.yaml")
 rendered["cp-postgres-password"] = o
 label = "cp/postgres-password"
 dep = one(o, "Deployment", CP)
-c, env = common_pod_checks(label, dep, "control-plane", "/health")
+c, env = common_pod_checks(label, dep, "control-plane", "/ready")
 check(plain(env, "ZENPRO_CP_URL") == "https://cp.example.com", f"{label}: trailing / stripped")
 check(secret_ref(env, "ZENPRO_CP_DATABASE_URL") == (CP, "ZENPRO_CP_DATABASE_URL"), f"{label}: URL from the release Secret")
 data = secret_data(o, CP)
@@ -435,7 +435,7 @@ o = objects(CP_CHART, "cp-url-secret.yaml")
 rendered["cp-url-secret"] = o
 label = "cp/url-secret"
 dep = one(o, "Deployment", CP)
-c, env = common_pod_checks(label, dep, "control-plane", "/health")
+c, env = common_pod_checks(label, dep, "control-plane", "/ready")
 check(secret_ref(env, "ZENPRO_CP_DATABASE_URL") == ("cp-db", "DATABASE_URL"), f"{label}: URL from the user's Secret")
 check(secret_ref(env, "ZENPRO_CP_TOKEN_SECRET") == ("cp-token", "key"), f"{label}: token key from the user's Secret")
 check(not any(k == "Job" for k, _ in o), f"{label}: migration.enabled false -> no Job")
