@@ -14,6 +14,7 @@ mod enroll;
 mod members;
 mod orgs;
 mod profile;
+mod workspace_views;
 mod workspaces;
 
 use askama::Template;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(members::router())
         .merge(accounts::router())
         .merge(profile::router())
+        .merge(workspace_views::router())
 }
 
 fn asset(ctype: &'static str, body: &'static str) -> Response {
