@@ -9,6 +9,8 @@
 #   ZENPRO_COMPAT_BACKENDS      sqlite,mariadb (default) - subset to run on
 #   ZENPRO_COMPAT_VENV          virtualenv location (default tests/compat/.venv)
 #   ZENPRO_COMPAT_TEST_TIMEOUT  per-test timeout in seconds (default 900)
+#   ZENPRO_COMPAT_WORKERS       pytest-xdist workers (default 2; each test file runs whole on one
+#                               worker, so module-scoped servers are shared as before; 0 = no xdist)
 # Exits non-zero when any test fails or errors.
 set -euo pipefail
 
@@ -42,8 +44,13 @@ paths=("$HERE")
 for arg in "$@"; do
   case "$arg" in -*) ;; *) if [ -e "${arg%%::*}" ]; then paths=(); break; fi ;; esac
 done
+# Every test uses free ports, fresh databases and its own directories, so files run in parallel.
+workers=()
+if [ "${ZENPRO_COMPAT_WORKERS:-2}" != 0 ]; then
+  workers=(-n "${ZENPRO_COMPAT_WORKERS:-2}" --dist loadfile)
+fi
 "$VENV/bin/python" -m pytest -q --timeout="${ZENPRO_COMPAT_TEST_TIMEOUT:-900}" \
-    "$@" "${paths[@]}" 2>&1 | tee "$LOG"
+    "${workers[@]}" "$@" "${paths[@]}" 2>&1 | tee "$LOG"
 rc=${PIPESTATUS[0]}
 set -e
 summary="$(grep -E '^(=+ )?[0-9]+ (passed|failed|error|skipped|deselected)|^(=+ )?(no tests ran|[0-9]+ errors?)' "$LOG" | tail -n 1 || true)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create (idempotently) the virtualenv used by the compatibility tests:
-# the real zenml 0.98.0 client + server, pytest and pytest-timeout.
+# the real zenml 0.98.0 client + server, pytest, pytest-timeout and pytest-xdist.
 #
 #   tests/compat/setup.sh            -> venv at tests/compat/.venv (or $ZENPRO_COMPAT_VENV)
 #
@@ -18,6 +18,7 @@ REQUIREMENTS=(
   "bcrypt==4.0.1"          # passlib 1.7.4 (used by the zenml server) breaks with bcrypt>=4.1
   "pytest==9.2.0"
   "pytest-timeout==2.4.0"
+  "pytest-xdist==3.8.0"    # run.sh runs the suite's files on 2 workers (--dist loadfile)
   "playwright==1.65.2"     # drives Debian's /usr/bin/chromium (no browser download) in the Pro tests
 )
 MARKER="$VENV/.zenpro-compat-requirements"
@@ -51,7 +52,7 @@ fi
 CHECK_CFG="$(mktemp -d)"
 ZENML_CONFIG_PATH="$CHECK_CFG" ZENML_ANALYTICS_OPT_IN=false "$VENV/bin/python" - <<'PY'
 import importlib
-for mod in ("zenml.zen_server.zen_server_api", "zenml.client", "pymysql", "pytest_timeout", "requests",
+for mod in ("zenml.zen_server.zen_server_api", "zenml.client", "pymysql", "pytest_timeout", "xdist", "requests",
             "playwright.sync_api"):
     importlib.import_module(mod)
 import zenml
