@@ -11,10 +11,10 @@
 //!   token from its login cookie (`zenml-server-<id>`, the same cookie `POST /api/v1/login` sets);
 //!   [`login_router`] adds `GET/POST /login` (the form posts to the workspace's own
 //!   `/api/v1/login`) and `POST /logout`.
-//! * Pro mode (the control plane, later): implement [`ApiSource`] for the control plane's session
-//!   (look the session up, do the external login to the workspace, cache the workspace token) and
-//!   return `prefix = "/workspaces/{name}"` so links stay inside the nest; then
-//!   `Router::new().nest("/workspaces/{name}", workspace_views(Arc::new(source)))`.
+//! * Pro mode (the control plane, `zenpro-control` `dashboard/workspace_views.rs`): its source
+//!   looks the session up, resolves and checks the workspace, logs in to it with
+//!   [`external_login`] (the user's control-plane token), caches the workspace token, and returns
+//!   `prefix = "/workspaces/{name}"` so links stay inside the nest.
 //!
 //! Every page is a bounded number of API calls (lists are fetched hydrated, one page at a time);
 //! askama escapes every value, the DAG SVG is built from escaped text ([`dag`]).
@@ -22,14 +22,20 @@
 pub mod dag;
 mod views;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::HeaderMap;
+use http::request::Parts;
+use zenpro_types::Error;
 
+/// The views' HTTP client type (sources log in with it).
+pub use reqwest::Client as HttpClient;
 pub use views::{login_router, workspace_views};
 
 /// htmx 2.0.11 (npm `htmx.org`, BSD-2-Clause, see `assets/htmx-LICENSE`), vendored: no CDN.
@@ -60,19 +66,31 @@ pub struct ApiTarget {
     pub token: Option<String>,
     /// Prefix of the views' links (`""` at `/`, `/workspaces/{name}` under the control plane).
     pub prefix: String,
-    /// Where to send a visitor who is not logged in.
+    /// Where to send a visitor who is not logged in (or whose token the API refused).
     pub login_url: String,
+    /// Where the "Log out" form posts (with the `csrf` field of the `zenpro_csrf` cookie).
+    pub logout_url: String,
+    /// A link back to the page the views belong to (text, href), e.g. the control plane's
+    /// workspace page.
+    pub home: Option<(String, String)>,
 }
+
+/// What [`ApiSource::target`] returns: the target, or the response to send instead (a redirect
+/// to a login page, a page saying why the workspace cannot be reached).
+pub type TargetFuture<'a> = Pin<Box<dyn Future<Output = Result<ApiTarget, Response>> + Send + 'a>>;
 
 /// Gives, per request, the API base URL and the bearer token to use.
 pub trait ApiSource: Send + Sync + 'static {
-    /// Resolve the target of a request from its headers (cookies, host).
-    fn target(&self, headers: &HeaderMap) -> ApiTarget;
+    /// Resolve the target of a request from its parts (cookies, host, extensions the mounting
+    /// server added); `http` is the views' client (for a login to the workspace).
+    fn target<'a>(&'a self, req: &'a Parts, http: &'a reqwest::Client) -> TargetFuture<'a>;
     /// The cookie to set after a successful login through [`login_router`] (name, value); `None`
     /// when this source does not log in itself.
     fn session_cookie_name(&self) -> Option<String> {
         None
     }
+    /// The API refused `target`'s token (401): forget it if it was cached.
+    fn invalidate(&self, _target: &ApiTarget) {}
 }
 
 /// OSS mode: the workspace's own URL (configured, else `http://<Host>`) and its login cookie.
@@ -84,8 +102,8 @@ pub struct OssSource {
     pub cookie_name: String,
 }
 
-impl ApiSource for OssSource {
-    fn target(&self, headers: &HeaderMap) -> ApiTarget {
+impl OssSource {
+    fn target_of(&self, headers: &HeaderMap) -> ApiTarget {
         let base_url = match &self.base_url {
             Some(u) if !u.is_empty() => u.trim_end_matches('/').to_string(),
             _ => {
@@ -103,10 +121,58 @@ impl ApiSource for OssSource {
             token: cookie(headers, &self.cookie_name),
             prefix: String::new(),
             login_url: "/login".into(),
+            logout_url: "/logout".into(),
+            home: None,
         }
+    }
+}
+
+impl ApiSource for OssSource {
+    fn target<'a>(&'a self, req: &'a Parts, _http: &'a reqwest::Client) -> TargetFuture<'a> {
+        let t = self.target_of(&req.headers);
+        Box::pin(async move { Ok(t) })
     }
     fn session_cookie_name(&self) -> Option<String> {
         Some(self.cookie_name.clone())
+    }
+}
+
+/// The HTTP client of the views (one connection pool per mounted router).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// External login (Pro mode, `pro-protocol.md` §1.6/§2.3): `POST {base_url}/api/v1/login` with
+/// `grant_type=zenml-external` and the user's control-plane token as bearer; the workspace asks
+/// the control plane who that is and whether they may use it, and answers its own token.
+/// `Ok((access_token, expires_in seconds))`; a refusal (401/403) is `Forbidden` with the
+/// workspace's reason, an unreachable or failing workspace `Unavailable`.
+pub async fn external_login(http: &reqwest::Client, base_url: &str, cp_token: &str) -> Result<(String, u64), Error> {
+    let url = format!("{}/api/v1/login", base_url.trim_end_matches('/'));
+    let resp = http
+        .post(&url)
+        .bearer_auth(cp_token)
+        .header(header::USER_AGENT, "zenpro-dashboard")
+        .form(&[("grant_type", "zenml-external")])
+        .send()
+        .await
+        .map_err(|e| Error::Unavailable(format!("The workspace server at {base_url} is not reachable: {e}")))?;
+    let code = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
+    match code.as_u16() {
+        200..=299 => match body["access_token"].as_str() {
+            Some(t) if !t.is_empty() => Ok((t.to_string(), body["expires_in"].as_u64().unwrap_or(0))),
+            _ => Err(Error::Unavailable(format!(
+                "The workspace server at {base_url} did not answer a token; is it in Pro mode?"
+            ))),
+        },
+        401 | 403 => {
+            Err(Error::forbidden(format!("The workspace server refused your login: {}", views::detail(&body))))
+        }
+        _ => Err(Error::Unavailable(format!("The workspace server at {base_url} answered {code} to the login."))),
     }
 }
 

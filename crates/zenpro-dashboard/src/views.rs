@@ -9,6 +9,7 @@ use axum::Router;
 use axum::extract::{Extension, Form, Path, Query};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use serde_json::Value;
@@ -30,7 +31,7 @@ struct Views {
 }
 
 /// The views (`/`, `/pipelines`, `/runs`, `/runs/{id}`, `/steps/{id}`, `/artifacts[/{id}]`,
-/// `/artifact_versions/{id}`, `/models[/{id}]`, `/stacks`, `/components`, `/secrets`), for any
+/// `/artifact_versions/{id}`, `/models[/{id}]`, `/model_versions/{id}`, `/stacks`, `/components`, `/secrets`), for any
 /// router state. Links are made under the [`ApiTarget::prefix`] the source returns.
 pub fn workspace_views<S: Clone + Send + Sync + 'static>(source: SharedSource) -> Router<S> {
     Router::new()
@@ -44,6 +45,7 @@ pub fn workspace_views<S: Clone + Send + Sync + 'static>(source: SharedSource) -
         .route("/artifact_versions/{id}", get(artifact_version))
         .route("/models", get(models))
         .route("/models/{id}", get(model))
+        .route("/model_versions/{id}", get(model_version))
         .route("/stacks", get(stacks))
         .route("/components", get(components))
         .route("/secrets", get(secrets))
@@ -60,11 +62,7 @@ pub fn login_router<S: Clone + Send + Sync + 'static>(source: SharedSource) -> R
 }
 
 fn views(source: SharedSource) -> Arc<Views> {
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new());
-    Arc::new(Views { source, http })
+    Arc::new(Views { source, http: crate::http_client() })
 }
 
 // ---------------------------------------------------------------- template data
@@ -121,6 +119,8 @@ struct Filters {
 struct PageT {
     title: String,
     prefix: String,
+    logout_url: String,
+    home: Option<(String, String)>,
     logout_csrf: Option<String>,
     filters: Option<Filters>,
     sections: Vec<Section>,
@@ -160,13 +160,13 @@ enum Out {
 }
 
 impl Ctx {
-    /// `Err`: no session, the redirect to the login page.
-    fn new(v: Arc<Views>, headers: &HeaderMap) -> Result<Ctx, Redirect> {
-        let t = v.source.target(headers);
+    /// `Err`: no session (the redirect to the login page) or the source's own refusal page.
+    async fn new(v: Arc<Views>, p: &Parts) -> Result<Ctx, Response> {
+        let t = v.source.target(p, &v.http).await?;
         let Some(token) = t.token.clone() else {
-            return Err(Redirect::to(&t.login_url));
+            return Err(Redirect::to(&t.login_url).into_response());
         };
-        let (csrf, new_csrf) = match crate::cookie(headers, CSRF_COOKIE) {
+        let (csrf, new_csrf) = match crate::cookie(&p.headers, CSRF_COOKIE) {
             Some(c) => (c, false),
             None => (new_token(), true),
         };
@@ -177,8 +177,28 @@ impl Ctx {
         format!("{}{path}", self.t.prefix)
     }
 
-    /// `GET /api/v1{path_and_query}` as the user.
+    /// `GET /api/v1{path_and_query}` as the user. A project-scoped list without a `project`
+    /// where the server has no default project (Pro mode: no `default` project) is asked again
+    /// for the first project by name.
     async fn get(&self, path_and_query: &str) -> Result<Value, Error> {
+        match self.get_once(path_and_query).await {
+            Err(e)
+                if e.status() == StatusCode::BAD_REQUEST
+                    && e.to_string().contains("Project scope missing")
+                    && !path_and_query.contains("project=") =>
+            {
+                let first = self.get_once("/projects?sort_by=name&size=1").await?;
+                let Some(name) = items(&first).first().map(|p| s(p, "/name").to_string()) else {
+                    return Err(Error::not_found("This workspace has no project yet."));
+                };
+                let sep = if path_and_query.contains('?') { '&' } else { '?' };
+                self.get_once(&format!("{path_and_query}{sep}project={}", enc(&name))).await
+            }
+            r => r,
+        }
+    }
+
+    async fn get_once(&self, path_and_query: &str) -> Result<Value, Error> {
         let url = format!("{}/api/v1{path_and_query}", self.t.base_url);
         let resp = self
             .v
@@ -204,6 +224,7 @@ impl Ctx {
         let (code, title, sections, filters) = match out {
             Ok(Out::Page(title, sections, filters)) => (StatusCode::OK, title, sections, filters),
             Err(Error::NotAuthenticated) | Err(Error::CredentialsNotValid(_)) => {
+                self.v.source.invalidate(&self.t);
                 return Redirect::to(&self.t.login_url).into_response();
             }
             Err(e) => {
@@ -213,8 +234,15 @@ impl Ctx {
                 (code, format!("Error {}", code.as_u16()), vec![s], None)
             }
         };
-        let page =
-            PageT { title, prefix: self.t.prefix.clone(), logout_csrf: Some(self.csrf.clone()), filters, sections };
+        let page = PageT {
+            title,
+            prefix: self.t.prefix.clone(),
+            logout_url: self.t.logout_url.clone(),
+            home: self.t.home.clone(),
+            logout_csrf: Some(self.csrf.clone()),
+            filters,
+            sections,
+        };
         let mut resp = match page.render() {
             Ok(html) => (code, Html(html)).into_response(),
             Err(e) => Error::internal(format!("template: {e}")).into_response(),
@@ -226,7 +254,7 @@ impl Ctx {
     }
 }
 
-fn detail(body: &Value) -> String {
+pub(crate) fn detail(body: &Value) -> String {
     match &body["detail"] {
         Value::Array(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(": "),
         Value::String(s) => s.clone(),
@@ -234,8 +262,13 @@ fn detail(body: &Value) -> String {
     }
 }
 
+/// 43 characters like the control plane's CSRF tokens (same cookie name), so each accepts the
+/// other's cookie.
 fn new_token() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    let mut t = uuid::Uuid::new_v4().simple().to_string();
+    t.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    t.truncate(43);
+    t
 }
 
 fn set_cookie(resp: &mut Response, cookie: &str) {
@@ -301,13 +334,14 @@ fn duration(start: &str, end: &str) -> String {
     }
 }
 
-fn pager(page: &Value, base: &str) -> Pager {
+/// The pager of an API page; its links are `base` with `{param}=n`.
+fn pager(page: &Value, base: &str, param: &str) -> Pager {
     let index = page["index"].as_u64().unwrap_or(1);
     let total_pages = page["total_pages"].as_u64().unwrap_or(1).max(1);
     let sep = if base.contains('?') { '&' } else { '?' };
     Pager {
-        prev: if index > 1 { format!("{base}{sep}page={}", index - 1) } else { String::new() },
-        next: if index < total_pages { format!("{base}{sep}page={}", index + 1) } else { String::new() },
+        prev: if index > 1 { format!("{base}{sep}{param}={}", index - 1) } else { String::new() },
+        next: if index < total_pages { format!("{base}{sep}{param}={}", index + 1) } else { String::new() },
         index,
         total_pages,
         total: page["total"].as_u64().unwrap_or(0),
@@ -352,65 +386,77 @@ impl ListQ {
 }
 
 macro_rules! ctx {
-    ($v:expr, $h:expr) => {
-        match Ctx::new($v, &$h) {
+    ($v:expr, $p:expr) => {
+        match Ctx::new($v, &$p).await {
             Ok(c) => c,
-            Err(r) => return r.into_response(),
+            Err(r) => return r,
         }
     };
 }
 
-async fn projects(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query<ListQ>) -> Response {
-    let c = ctx!(v, h);
+/// One page of an API list as a table with its pager (the D1 helper of every list): `GET {api}`
+/// plus `size`/`page`, one row per item; the pager links to `{self_path}` with `{param}=n`.
+#[allow(clippy::too_many_arguments)]
+async fn list_table(
+    c: &Ctx,
+    api: &str,
+    self_path: &str,
+    param: &str,
+    page: u32,
+    headers: &[&str],
+    row: impl Fn(&Value) -> Vec<Cell>,
+) -> Result<(Value, Table), Error> {
+    let sep = if api.contains('?') { '&' } else { '?' };
+    let list = c.get(&format!("{api}{sep}size={PAGE_SIZE}&page={page}")).await?;
+    let mut t = table(headers, items(&list).iter().map(row).collect());
+    t.pager = Some(pager(&list, &c.href(self_path), param));
+    Ok((list, t))
+}
+
+/// A page that is one list.
+fn list_out(title: &str, t: Table) -> Out {
+    Out::Page(title.into(), vec![Section { table: Some(t), ..Default::default() }], None)
+}
+
+async fn projects(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<ListQ>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
-        let page = c.get(&format!("/projects?hydrate=true&sort_by=name&size={PAGE_SIZE}&page={}", q.page())).await?;
-        let rows = items(&page)
-            .iter()
-            .map(|p| {
-                let name = s(p, "/name");
-                vec![
-                    text(name),
-                    text(s(p, "/body/display_name")),
-                    link("runs", c.href(&format!("/runs?project={}", enc(name)))),
-                    link("pipelines", c.href(&format!("/pipelines?project={}", enc(name)))),
-                    text(when(p, "/body/created")),
-                ]
-            })
-            .collect();
-        let mut t = table(&["name", "display name", "runs", "pipelines", "created"], rows);
-        t.pager = Some(pager(&page, &c.href("/")));
-        Ok(Out::Page("Projects".into(), vec![Section { table: Some(t), ..Default::default() }], None))
+        let hd = ["name", "display name", "runs", "pipelines", "created"];
+        let (_, t) = list_table(&c, "/projects?hydrate=true&sort_by=name", "/", "page", q.page(), &hd, |p| {
+            let name = s(p, "/name");
+            vec![
+                text(name),
+                text(s(p, "/body/display_name")),
+                link("runs", c.href(&format!("/runs?project={}", enc(name)))),
+                link("pipelines", c.href(&format!("/pipelines?project={}", enc(name)))),
+                text(when(p, "/body/created")),
+            ]
+        })
+        .await?;
+        Ok(list_out("Projects", t))
     }
     .await;
     c.render(out)
 }
 
-async fn pipelines(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query<ListQ>) -> Response {
-    let c = ctx!(v, h);
+async fn pipelines(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<ListQ>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
-        let page = c
-            .get(&format!(
-                "/pipelines?hydrate=true&sort_by=desc:created&size={PAGE_SIZE}&page={}{}",
-                q.page(),
-                q.project()
-            ))
-            .await?;
-        let rows = items(&page)
-            .iter()
-            .map(|p| {
-                let id = s(p, "/id");
-                vec![
-                    text(s(p, "/name")),
-                    link("runs", c.href(&format!("/runs?pipeline_id={id}{}", q.project()))),
-                    text(tags(p)),
-                    text(owner(p)),
-                    text(when(p, "/body/updated")),
-                ]
-            })
-            .collect();
-        let mut t = table(&["name", "runs", "tags", "owner", "updated"], rows);
-        t.pager = Some(pager(&page, &c.href(&format!("/pipelines?x=1{}", q.project()))));
-        Ok(Out::Page("Pipelines".into(), vec![Section { table: Some(t), ..Default::default() }], None))
+        let api = format!("/pipelines?hydrate=true&sort_by=desc:created{}", q.project());
+        let me = format!("/pipelines?x=1{}", q.project());
+        let hd = ["name", "runs", "tags", "owner", "updated"];
+        let (_, t) = list_table(&c, &api, &me, "page", q.page(), &hd, |p| {
+            let id = s(p, "/id");
+            vec![
+                text(s(p, "/name")),
+                link("runs", c.href(&format!("/runs?pipeline_id={id}{}", q.project()))),
+                text(tags(p)),
+                text(owner(p)),
+                text(when(p, "/body/updated")),
+            ]
+        })
+        .await?;
+        Ok(list_out("Pipelines", t))
     }
     .await;
     c.render(out)
@@ -427,8 +473,8 @@ struct RunsQ {
     since: Option<String>,
 }
 
-async fn runs(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query<RunsQ>) -> Response {
-    let c = ctx!(v, h);
+async fn runs(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<RunsQ>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
         let lq = ListQ { page: q.page, project: q.project.clone() };
         // The filters go to the API's own parameters; the page's links keep them.
@@ -467,31 +513,27 @@ async fn runs(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query
         }
         api.push_str(&lq.project());
         keep.push_str(&lq.project());
-        let page =
-            c.get(&format!("/runs?hydrate=true&sort_by=desc:created&size={PAGE_SIZE}&page={}{api}", lq.page())).await?;
         let pipes = c.get(&format!("/pipelines?sort_by=name&size=100{}", lq.project())).await?;
-        let rows = items(&page)
-            .iter()
-            .map(|r| {
-                let id = s(r, "/id");
-                let pipeline = s(r, "/resources/pipeline/name");
-                vec![
-                    link(s(r, "/name"), c.href(&format!("/runs/{id}"))),
-                    status(s(r, "/body/status")),
-                    if pipeline.is_empty() {
-                        text("")
-                    } else {
-                        link(pipeline, c.href(&format!("/runs?pipeline_id={}", s(r, "/resources/pipeline/id"))))
-                    },
-                    text(tags(r)),
-                    text(when(r, "/body/created")),
-                    text(duration(s(r, "/metadata/start_time"), s(r, "/metadata/end_time"))),
-                    text(owner(r)),
-                ]
-            })
-            .collect();
-        let mut t = table(&["run", "status", "pipeline", "tags", "created", "duration", "owner"], rows);
-        t.pager = Some(pager(&page, &c.href(&format!("/runs?x=1{keep}"))));
+        let api = format!("/runs?hydrate=true&sort_by=desc:created{api}");
+        let hd = ["run", "status", "pipeline", "tags", "created", "duration", "owner"];
+        let (_, t) = list_table(&c, &api, &format!("/runs?x=1{keep}"), "page", lq.page(), &hd, |r| {
+            let id = s(r, "/id");
+            let pipeline = s(r, "/resources/pipeline/name");
+            vec![
+                link(s(r, "/name"), c.href(&format!("/runs/{id}"))),
+                status(s(r, "/body/status")),
+                if pipeline.is_empty() {
+                    text("")
+                } else {
+                    link(pipeline, c.href(&format!("/runs?pipeline_id={}", s(r, "/resources/pipeline/id"))))
+                },
+                text(tags(r)),
+                text(when(r, "/body/created")),
+                text(duration(s(r, "/metadata/start_time"), s(r, "/metadata/end_time"))),
+                text(owner(r)),
+            ]
+        })
+        .await?;
         let filters = Filters {
             statuses: std::iter::once("")
                 .chain(RUN_STATUSES.iter().copied())
@@ -562,8 +604,8 @@ fn run_graph(c: &Ctx, snapshot: &Value, steps: &[Value]) -> (Vec<Node>, Vec<Edge
     (nodes, edges)
 }
 
-async fn run(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    let c = ctx!(v, h);
+async fn run(Extension(v): Extension<Arc<Views>>, p: Parts, Path(id): Path<String>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
         let id = uuid_param(&id)?;
         let r = c.get(&format!("/runs/{id}?hydrate=true")).await?;
@@ -650,8 +692,8 @@ fn artifact_rows(c: &Ctx, v: &Value) -> Vec<Vec<Cell>> {
     rows
 }
 
-async fn step(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    let c = ctx!(v, h);
+async fn step(Extension(v): Extension<Arc<Views>>, p: Parts, Path(id): Path<String>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
         let id = uuid_param(&id)?;
         let x = c.get(&format!("/steps/{id}?hydrate=true")).await?;
@@ -700,30 +742,21 @@ async fn step(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Path(id): Path<
     c.render(out)
 }
 
-async fn artifacts(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query<ListQ>) -> Response {
-    let c = ctx!(v, h);
+async fn artifacts(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<ListQ>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
-        let page = c
-            .get(&format!(
-                "/artifacts?hydrate=true&sort_by=desc:created&size={PAGE_SIZE}&page={}{}",
-                q.page(),
-                q.project()
-            ))
-            .await?;
-        let rows = items(&page)
-            .iter()
-            .map(|a| {
-                vec![
-                    link(s(a, "/name"), c.href(&format!("/artifacts/{}", s(a, "/id")))),
-                    text(tags(a)),
-                    text(owner(a)),
-                    text(when(a, "/body/updated")),
-                ]
-            })
-            .collect();
-        let mut t = table(&["name", "tags", "owner", "updated"], rows);
-        t.pager = Some(pager(&page, &c.href(&format!("/artifacts?x=1{}", q.project()))));
-        Ok(Out::Page("Artifacts".into(), vec![Section { table: Some(t), ..Default::default() }], None))
+        let api = format!("/artifacts?hydrate=true&sort_by=desc:created{}", q.project());
+        let me = format!("/artifacts?x=1{}", q.project());
+        let (_, t) = list_table(&c, &api, &me, "page", q.page(), &["name", "tags", "owner", "updated"], |a| {
+            vec![
+                link(s(a, "/name"), c.href(&format!("/artifacts/{}", s(a, "/id")))),
+                text(tags(a)),
+                text(owner(a)),
+                text(when(a, "/body/updated")),
+            ]
+        })
+        .await?;
+        Ok(list_out("Artifacts", t))
     }
     .await;
     c.render(out)
@@ -731,34 +764,26 @@ async fn artifacts(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): 
 
 async fn artifact(
     Extension(v): Extension<Arc<Views>>,
-    h: HeaderMap,
+    p: Parts,
     Path(id): Path<String>,
     Query(q): Query<ListQ>,
 ) -> Response {
-    let c = ctx!(v, h);
+    let c = ctx!(v, p);
     let out = async {
         let id = uuid_param(&id)?;
         let a = c.get(&format!("/artifacts/{id}?hydrate=true")).await?;
-        let page = c
-            .get(&format!(
-                "/artifact_versions?artifact_id={id}&hydrate=true&sort_by=desc:created&size={PAGE_SIZE}&page={}",
-                q.page()
-            ))
-            .await?;
-        let rows = items(&page)
-            .iter()
-            .map(|x| {
-                vec![
-                    link(s(x, "/body/version"), c.href(&format!("/artifact_versions/{}", s(x, "/id")))),
-                    text(s(x, "/body/type")),
-                    text(tags(x)),
-                    text(s(x, "/body/uri")),
-                    text(when(x, "/body/created")),
-                ]
-            })
-            .collect();
-        let mut t = table(&["version", "type", "tags", "uri", "created"], rows);
-        t.pager = Some(pager(&page, &c.href(&format!("/artifacts/{id}"))));
+        let api = format!("/artifact_versions?artifact_id={id}&hydrate=true&sort_by=desc:created");
+        let hd = ["version", "type", "tags", "uri", "created"];
+        let (_, t) = list_table(&c, &api, &format!("/artifacts/{id}"), "page", q.page(), &hd, |x| {
+            vec![
+                link(s(x, "/body/version"), c.href(&format!("/artifact_versions/{}", s(x, "/id")))),
+                text(s(x, "/body/type")),
+                text(tags(x)),
+                text(s(x, "/body/uri")),
+                text(when(x, "/body/created")),
+            ]
+        })
+        .await?;
         let mut info = section("");
         info.kv = vec![("tags".into(), text(tags(&a))), ("owner".into(), text(owner(&a)))];
         let sections = vec![info, Section { title: "Versions".into(), table: Some(t), ..Default::default() }];
@@ -768,12 +793,13 @@ async fn artifact(
     c.render(out)
 }
 
-async fn artifact_version(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    let c = ctx!(v, h);
+async fn artifact_version(Extension(v): Extension<Arc<Views>>, p: Parts, Path(id): Path<String>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
         let id = uuid_param(&id)?;
         let x = c.get(&format!("/artifact_versions/{id}?hydrate=true")).await?;
         let art_id = s(&x, "/body/artifact/id");
+        let producer = s(&x, "/metadata/producer_step_run_id");
         let mut info = section("");
         info.kv = vec![
             ("artifact".into(), link(s(&x, "/body/artifact/name"), c.href(&format!("/artifacts/{art_id}")))),
@@ -781,7 +807,10 @@ async fn artifact_version(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Pat
             ("type".into(), text(s(&x, "/body/type"))),
             ("uri".into(), text(s(&x, "/body/uri"))),
             ("tags".into(), text(tags(&x))),
-            ("producer step".into(), text(s(&x, "/metadata/producer_step_run_id"))),
+            (
+                "producer step".into(),
+                if producer.is_empty() { text("") } else { link(producer, c.href(&format!("/steps/{producer}"))) },
+            ),
             ("owner".into(), text(owner(&x))),
         ];
         let mut md = section("Metadata");
@@ -796,30 +825,21 @@ async fn artifact_version(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Pat
     c.render(out)
 }
 
-async fn models(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query<ListQ>) -> Response {
-    let c = ctx!(v, h);
+async fn models(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<ListQ>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
-        let page = c
-            .get(&format!(
-                "/models?hydrate=true&sort_by=desc:created&size={PAGE_SIZE}&page={}{}",
-                q.page(),
-                q.project()
-            ))
-            .await?;
-        let rows = items(&page)
-            .iter()
-            .map(|m| {
-                vec![
-                    link(s(m, "/name"), c.href(&format!("/models/{}", s(m, "/id")))),
-                    text(tags(m)),
-                    text(owner(m)),
-                    text(when(m, "/body/updated")),
-                ]
-            })
-            .collect();
-        let mut t = table(&["name", "tags", "owner", "updated"], rows);
-        t.pager = Some(pager(&page, &c.href(&format!("/models?x=1{}", q.project()))));
-        Ok(Out::Page("Models".into(), vec![Section { table: Some(t), ..Default::default() }], None))
+        let api = format!("/models?hydrate=true&sort_by=desc:created{}", q.project());
+        let me = format!("/models?x=1{}", q.project());
+        let (_, t) = list_table(&c, &api, &me, "page", q.page(), &["name", "tags", "owner", "updated"], |m| {
+            vec![
+                link(s(m, "/name"), c.href(&format!("/models/{}", s(m, "/id")))),
+                text(tags(m)),
+                text(owner(m)),
+                text(when(m, "/body/updated")),
+            ]
+        })
+        .await?;
+        Ok(list_out("Models", t))
     }
     .await;
     c.render(out)
@@ -827,34 +847,26 @@ async fn models(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Que
 
 async fn model(
     Extension(v): Extension<Arc<Views>>,
-    h: HeaderMap,
+    p: Parts,
     Path(id): Path<String>,
     Query(q): Query<ListQ>,
 ) -> Response {
-    let c = ctx!(v, h);
+    let c = ctx!(v, p);
     let out = async {
         let id = uuid_param(&id)?;
         let m = c.get(&format!("/models/{id}?hydrate=true")).await?;
-        let page = c
-            .get(&format!(
-                "/models/{id}/model_versions?hydrate=true&sort_by=desc:created&size={PAGE_SIZE}&page={}",
-                q.page()
-            ))
-            .await?;
-        let rows = items(&page)
-            .iter()
-            .map(|x| {
-                vec![
-                    text(s(x, "/name")),
-                    text(x.pointer("/body/number").map(|n| n.to_string()).unwrap_or_default()),
-                    text(s(x, "/body/stage")),
-                    text(tags(x)),
-                    text(when(x, "/body/created")),
-                ]
-            })
-            .collect();
-        let mut t = table(&["version", "number", "stage", "tags", "created"], rows);
-        t.pager = Some(pager(&page, &c.href(&format!("/models/{id}"))));
+        let api = format!("/models/{id}/model_versions?hydrate=true&sort_by=desc:created");
+        let hd = ["version", "number", "stage", "tags", "created"];
+        let (_, t) = list_table(&c, &api, &format!("/models/{id}"), "page", q.page(), &hd, |x| {
+            vec![
+                link(s(x, "/name"), c.href(&format!("/model_versions/{}", s(x, "/id")))),
+                text(x.pointer("/body/number").map(|n| n.to_string()).unwrap_or_default()),
+                text(s(x, "/body/stage")),
+                text(tags(x)),
+                text(when(x, "/body/created")),
+            ]
+        })
+        .await?;
         let mut info = section("");
         info.kv = vec![
             ("description".into(), text(s(&m, "/metadata/description"))),
@@ -868,86 +880,142 @@ async fn model(
     c.render(out)
 }
 
-async fn stacks(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query<ListQ>) -> Response {
-    let c = ctx!(v, h);
+#[derive(Deserialize, Default)]
+struct ModelVersionQ {
+    artifacts_page: Option<u32>,
+    runs_page: Option<u32>,
+}
+
+/// A model version: its model, stage, tags, metadata, and its linked artifact versions and
+/// pipeline runs (each list paged on its own).
+async fn model_version(
+    Extension(v): Extension<Arc<Views>>,
+    p: Parts,
+    Path(id): Path<String>,
+    Query(q): Query<ModelVersionQ>,
+) -> Response {
+    let c = ctx!(v, p);
     let out = async {
-        let page = c.get(&format!("/stacks?hydrate=true&sort_by=name&size={PAGE_SIZE}&page={}", q.page())).await?;
-        let rows = items(&page)
-            .iter()
-            .map(|st| {
-                let comps = st
-                    .pointer("/metadata/components")
-                    .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .flat_map(|(ty, cs)| {
-                                cs.as_array()
-                                    .into_iter()
-                                    .flatten()
-                                    .map(move |x| format!("{ty}: {}", x["name"].as_str().unwrap_or("")))
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default();
-                vec![text(s(st, "/name")), text(comps), text(owner(st)), text(when(st, "/body/updated"))]
-            })
-            .collect();
-        let mut t = table(&["name", "components", "owner", "updated"], rows);
-        t.pager = Some(pager(&page, &c.href("/stacks")));
-        Ok(Out::Page("Stacks".into(), vec![Section { table: Some(t), ..Default::default() }], None))
+        let id = uuid_param(&id)?;
+        let x = c.get(&format!("/model_versions/{id}?hydrate=true")).await?;
+        let model_id = s(&x, "/body/model/id");
+        let me = format!("/model_versions/{id}");
+        let mut info = section("");
+        info.kv = vec![
+            ("model".into(), link(s(&x, "/body/model/name"), c.href(&format!("/models/{model_id}")))),
+            ("number".into(), text(x.pointer("/body/number").map(|n| n.to_string()).unwrap_or_default())),
+            ("stage".into(), text(s(&x, "/body/stage"))),
+            ("description".into(), text(s(&x, "/metadata/description"))),
+            ("tags".into(), text(tags(&x))),
+            ("owner".into(), text(owner(&x))),
+            ("created".into(), text(when(&x, "/body/created"))),
+        ];
+        let api = format!("/model_version_artifacts?model_version_id={id}&hydrate=true&sort_by=desc:created");
+        let hd = ["artifact version", "type", "uri"];
+        let page = q.artifacts_page.unwrap_or(1).max(1);
+        let (_, arts) = list_table(&c, &api, &me, "artifacts_page", page, &hd, |l| {
+            let av = l.pointer("/body/artifact_version").unwrap_or(&Value::Null);
+            vec![
+                link(
+                    format!("{} v{}", s(av, "/body/artifact/name"), s(av, "/body/version")),
+                    c.href(&format!("/artifact_versions/{}", s(av, "/id"))),
+                ),
+                text(s(av, "/body/type")),
+                text(s(av, "/body/uri")),
+            ]
+        })
+        .await?;
+        let api = format!("/model_version_pipeline_runs?model_version_id={id}&hydrate=true&sort_by=desc:created");
+        let page = q.runs_page.unwrap_or(1).max(1);
+        let (_, runs) = list_table(&c, &api, &me, "runs_page", page, &["run", "status", "created"], |l| {
+            let r = l.pointer("/body/pipeline_run").unwrap_or(&Value::Null);
+            vec![
+                link(s(r, "/name"), c.href(&format!("/runs/{}", s(r, "/id")))),
+                status(s(r, "/body/status")),
+                text(when(r, "/body/created")),
+            ]
+        })
+        .await?;
+        let mut md = section("Metadata");
+        md.pre = json_pre(&x.pointer("/metadata/run_metadata").cloned().unwrap_or(Value::Null));
+        let sections = vec![
+            info,
+            Section { title: "Artifacts".into(), table: Some(arts), ..Default::default() },
+            Section { title: "Pipeline runs".into(), table: Some(runs), ..Default::default() },
+            md,
+        ];
+        Ok(Out::Page(format!("Model version {} {}", s(&x, "/body/model/name"), s(&x, "/name")), sections, None))
     }
     .await;
     c.render(out)
 }
 
-async fn components(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query<ListQ>) -> Response {
-    let c = ctx!(v, h);
+async fn stacks(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<ListQ>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
-        let page = c.get(&format!("/components?hydrate=true&sort_by=name&size={PAGE_SIZE}&page={}", q.page())).await?;
-        let rows = items(&page)
-            .iter()
-            .map(|x| {
-                vec![
-                    text(s(x, "/name")),
-                    text(s(x, "/body/type")),
-                    text(s(x, "/body/flavor_name")),
-                    text(owner(x)),
-                    text(when(x, "/body/updated")),
-                ]
-            })
-            .collect();
-        let mut t = table(&["name", "type", "flavor", "owner", "updated"], rows);
-        t.pager = Some(pager(&page, &c.href("/components")));
-        Ok(Out::Page("Stack components".into(), vec![Section { table: Some(t), ..Default::default() }], None))
+        let hd = ["name", "components", "owner", "updated"];
+        let (_, t) = list_table(&c, "/stacks?hydrate=true&sort_by=name", "/stacks", "page", q.page(), &hd, |st| {
+            let comps = st
+                .pointer("/metadata/components")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .flat_map(|(ty, cs)| {
+                            cs.as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(move |x| format!("{ty}: {}", x["name"].as_str().unwrap_or("")))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            vec![text(s(st, "/name")), text(comps), text(owner(st)), text(when(st, "/body/updated"))]
+        })
+        .await?;
+        Ok(list_out("Stacks", t))
+    }
+    .await;
+    c.render(out)
+}
+
+async fn components(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<ListQ>) -> Response {
+    let c = ctx!(v, p);
+    let out = async {
+        let api = "/components?hydrate=true&sort_by=name";
+        let hd = ["name", "type", "flavor", "owner", "updated"];
+        let (_, t) = list_table(&c, api, "/components", "page", q.page(), &hd, |x| {
+            vec![
+                text(s(x, "/name")),
+                text(s(x, "/body/type")),
+                text(s(x, "/body/flavor_name")),
+                text(owner(x)),
+                text(when(x, "/body/updated")),
+            ]
+        })
+        .await?;
+        Ok(list_out("Stack components", t))
     }
     .await;
     c.render(out)
 }
 
 /// Names and owners only: the values are never requested.
-async fn secrets(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query<ListQ>) -> Response {
-    let c = ctx!(v, h);
+async fn secrets(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<ListQ>) -> Response {
+    let c = ctx!(v, p);
     let out = async {
-        let page = c.get(&format!("/secrets?sort_by=name&size={PAGE_SIZE}&page={}", q.page())).await?;
-        let rows = items(&page)
-            .iter()
-            .map(|x| {
-                vec![
-                    text(s(x, "/name")),
-                    text(if x.pointer("/body/private").and_then(Value::as_bool).unwrap_or(false) {
-                        "private"
-                    } else {
-                        "public"
-                    }),
-                    text(owner(x)),
-                    text(when(x, "/body/updated")),
-                ]
-            })
-            .collect();
-        let mut t = table(&["name", "visibility", "owner", "updated"], rows);
-        t.pager = Some(pager(&page, &c.href("/secrets")));
-        Ok(Out::Page("Secrets".into(), vec![Section { table: Some(t), ..Default::default() }], None))
+        let hd = ["name", "visibility", "owner", "updated"];
+        let (_, t) = list_table(&c, "/secrets?sort_by=name", "/secrets", "page", q.page(), &hd, |x| {
+            let private = x.pointer("/body/private").and_then(Value::as_bool).unwrap_or(false);
+            vec![
+                text(s(x, "/name")),
+                text(if private { "private" } else { "public" }),
+                text(owner(x)),
+                text(when(x, "/body/updated")),
+            ]
+        })
+        .await?;
+        Ok(list_out("Secrets", t))
     }
     .await;
     c.render(out)
@@ -984,9 +1052,13 @@ fn safe_next(prefix: &str, next: Option<&str>) -> String {
     }
 }
 
-async fn login_page(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Query(q): Query<NextQ>) -> Response {
-    let t = v.source.target(&h);
-    login_response(&t, &h, &safe_next(&t.prefix, q.next.as_deref()), "", StatusCode::OK)
+async fn login_page(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<NextQ>) -> Response {
+    let t = match v.source.target(&p, &v.http).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let h = &p.headers;
+    login_response(&t, h, &safe_next(&t.prefix, q.next.as_deref()), "", StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -1004,11 +1076,15 @@ fn csrf_ok(headers: &HeaderMap, sent: &str) -> bool {
     crate::cookie(headers, CSRF_COOKIE).is_some_and(|c| !sent.is_empty() && c == sent)
 }
 
-async fn login_submit(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Form(f): Form<LoginForm>) -> Response {
-    let t = v.source.target(&h);
+async fn login_submit(Extension(v): Extension<Arc<Views>>, p: Parts, Form(f): Form<LoginForm>) -> Response {
+    let t = match v.source.target(&p, &v.http).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let h = &p.headers;
     let next = safe_next(&t.prefix, Some(&f.next));
-    if !csrf_ok(&h, &f.csrf) {
-        return login_response(&t, &h, &next, "The form expired; please try again.", StatusCode::FORBIDDEN);
+    if !csrf_ok(h, &f.csrf) {
+        return login_response(&t, h, &next, "The form expired; please try again.", StatusCode::FORBIDDEN);
     }
     let Some(cookie_name) = v.source.session_cookie_name() else {
         return Error::NotImplemented("this dashboard does not log in by password".into()).into_response();
@@ -1027,7 +1103,7 @@ async fn login_submit(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Form(f)
         Err(e) => {
             return login_response(
                 &t,
-                &h,
+                h,
                 &next,
                 &format!("The workspace API is unreachable: {e}"),
                 StatusCode::BAD_GATEWAY,
@@ -1035,7 +1111,7 @@ async fn login_submit(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Form(f)
         }
     };
     let Some(token) = token else {
-        return login_response(&t, &h, &next, "Wrong username or password.", StatusCode::UNAUTHORIZED);
+        return login_response(&t, h, &next, "Wrong username or password.", StatusCode::UNAUTHORIZED);
     };
     let mut resp = Redirect::to(&next).into_response();
     set_cookie(&mut resp, &format!("{cookie_name}={token}; HttpOnly; Path=/; SameSite=Lax"));
@@ -1048,9 +1124,13 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(Extension(v): Extension<Arc<Views>>, h: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
-    let t = v.source.target(&h);
-    if !csrf_ok(&h, &f.csrf) {
+async fn logout(Extension(v): Extension<Arc<Views>>, p: Parts, Form(f): Form<CsrfForm>) -> Response {
+    let t = match v.source.target(&p, &v.http).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let h = &p.headers;
+    if !csrf_ok(h, &f.csrf) {
         return (StatusCode::FORBIDDEN, Html("<p>The form expired; go back and try again.</p>")).into_response();
     }
     let mut resp = Redirect::to(&t.login_url).into_response();

@@ -137,7 +137,7 @@ struct WorkspacePage {
 }
 
 /// The workspace of the path, if the user may see it (organization role, or a grant on it).
-async fn find_ws(state: &AppState, c: &Ctx, key: &str) -> Result<(WorkspaceRow, OrganizationRow), Error> {
+pub(super) async fn find_ws(state: &AppState, c: &Ctx, key: &str) -> Result<(WorkspaceRow, OrganizationRow), Error> {
     let missing = || Error::not_found(format!("No workspace '{key}'."));
     let w = state.store.get_workspace_by_id_or_name(key).await?.ok_or_else(missing)?;
     let visible = c.user.is_superuser
