@@ -362,7 +362,7 @@ impl Where {
                     c.push_param(*id);
                 }
             }
-            if let Some(table) = table {
+            if let Some(table) = table.filter(|t| *t != "`user`") {
                 c.push_sql(&format!(" OR {table}.`user_id` IS NULL OR {table}.`user_id` = ?"));
                 c.push_param(r.owner);
             }

@@ -394,7 +394,7 @@ pub(crate) async fn delete_run_dependents(tx: &mut Tx, run_ids: &[Uuid]) -> Resu
 
 impl Store {
     /// The run of (snapshot, orchestrator run id) that is no longer a placeholder.
-    async fn find_claimed_run(&self, snapshot_id: Uuid, orchestrator_run_id: &str) -> Result<Option<Uuid>, Error> {
+    pub async fn find_claimed_run(&self, snapshot_id: Uuid, orchestrator_run_id: &str) -> Result<Option<Uuid>, Error> {
         let row: Option<crate::pipelines::IdRow> = self
             .db
             .clone()

@@ -105,8 +105,14 @@ async fn pro_rbac_owner_skips_the_control_plane() {
     let calls = ws.pro().unwrap().client.calls();
     assert_eq!(get(&ws, &format!("/api/v1/secrets/{sid}"), Some(&dev)).await.status, StatusCode::OK);
     assert_eq!(ws.pro().unwrap().client.calls(), calls, "owners skip the control plane");
-    // A Viewer reads it but cannot delete it.
-    assert_eq!(get(&ws, &format!("/api/v1/secrets/{sid}"), Some(&viewer)).await.status, StatusCode::OK);
+    assert_eq!(get(&ws, &format!("/api/v1/secrets/{sid}"), Some(&dev)).await.json["body"]["values"], json!({"k": "v"}));
+    // A Viewer reads it without its values (no `read_secret_value`), but cannot delete it.
+    let r = get(&ws, &format!("/api/v1/secrets/{sid}"), Some(&viewer)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json["body"]["values"], json!({"k": null}), "values removed, keys kept");
+    let calls = ws.pro().unwrap().client.calls();
+    get(&ws, &format!("/api/v1/secrets/{sid}"), Some(&viewer)).await;
+    assert_eq!(ws.pro().unwrap().client.calls(), calls, "read and read_secret_value decisions are cached");
     let r = send_json(&ws, Method::DELETE, &format!("/api/v1/secrets/{sid}"), &viewer, Value::Null).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
 }
@@ -232,6 +238,23 @@ async fn pro_rbac_nested_routes() {
         assert_eq!(r.json["detail"][1], format!("Insufficient permissions to {action} resource '{res}'."));
     };
     let run_res = format!("{p1}:pipeline_run/{run}");
+
+    // `POST /runs` of an existing run (same snapshot and orchestrator run id) is a read: a
+    // Viewer gets the run back (not created), a user without access to p1 a READ refusal.
+    let same_run = json!({"project": p1, "name": "r1", "snapshot": snap, "status": "running",
+                          "orchestrator_run_id": "o1", "orchestrator_environment": {}});
+    let r = send_json(ws, Method::POST, "/api/v1/runs", &alice, same_run.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!((id_of(&r.json[0]), &r.json[1]), (run.clone(), &json!(false)));
+    denied(&send_json(ws, Method::POST, "/api/v1/runs", &bob, same_run).await, "READ", &run_res);
+    // A new run still needs create.
+    let new_run = json!({"project": p1, "name": "r9", "snapshot": snap, "status": "running",
+                         "orchestrator_run_id": "o9", "orchestrator_environment": {}});
+    denied(
+        &send_json(ws, Method::POST, "/api/v1/runs", &alice, new_run).await,
+        "CREATE",
+        &format!("{p1}:pipeline_run"),
+    );
 
     // Steps and run sub-routes: read / update on the step's run.
     for path in [
@@ -394,4 +417,61 @@ async fn pro_rbac_share_and_delete_notices() {
     let r = send_json(ws, Method::DELETE, &format!("/api/v1/models/{model}"), &carol, Value::Null).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert!(shares().await.is_empty());
+}
+
+#[tokio::test]
+async fn pro_service_accounts_cookies_and_request_order() {
+    let cp = Cp::start().await;
+    let e = enroll(&cp).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&cp, &e, &dir, &[]).await.unwrap();
+    let (_, carol_cp) = cp_user(&cp, &e, "carol", Some("Admin")).await;
+    let (_, alice_cp) = cp_user(&cp, &e, "alice", Some("Viewer")).await;
+    let carol = ws_login(&ws, &carol_cp).await;
+    let alice = ws_login(&ws, &alice_cp).await;
+
+    // Workspace-level service accounts are deprecated in Pro: creating one is refused, even
+    // for an Admin; lists are read-checked.
+    let r =
+        send_json(&ws, Method::POST, "/api/v1/service_accounts", &carol, json!({"name": "sa1", "active": true})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+    assert_eq!(r.json["detail"][0], "IllegalOperationError");
+    assert!(
+        r.json["detail"][1]
+            .as_str()
+            .unwrap()
+            .starts_with("Workspace-level service accounts and API keys are deprecated")
+    );
+    let r = get(&ws, "/api/v1/service_accounts", Some(&alice)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+
+    // The auth cookie wins over `Authorization: Bearer` (`CookieOAuth2TokenBearer`).
+    let cookie = format!("{}={alice}", ws.cookie_name());
+    let req = |bearer: &str| {
+        http::Request::get("/api/v1/current-user")
+            .header(http::header::COOKIE, cookie.clone())
+            .header(http::header::AUTHORIZATION, format!("Bearer {bearer}"))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let r = send(&ws, req(&carol)).await;
+    assert_eq!((r.status, r.json["name"].as_str()), (StatusCode::OK, Some("alice")), "{}", r.json);
+    let r = send(&ws, req("not-a-token")).await;
+    assert_eq!((r.status, r.json["name"].as_str()), (StatusCode::OK, Some("alice")), "{}", r.json);
+
+    // A body that does not validate is a 422 before any RBAC refusal (FastAPI validates first).
+    let p = ok(&ws, "/api/v1/projects", &carol, json!({"name": "p1", "display_name": "p1"})).await;
+    let r = send_json(&ws, Method::PUT, &format!("/api/v1/projects/{}", id_of(&p)), &alice, json!([1])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.json);
+    let r = send_json(&ws, Method::POST, "/api/v1/stacks", &alice, json!("x")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.json);
+    let r = send_json(&ws, Method::POST, "/api/v1/stacks", &alice, json!({"name": "s", "components": {}})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+
+    // A project-scoped list needs its project: a Pro server has no default project to use.
+    let r = get(&ws, "/api/v1/pipelines", Some(&carol)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    assert_eq!(r.json["detail"], json!(["ValueError", "Project scope missing from the filter"]));
+    let r = get(&ws, "/api/v1/pipelines?project=p1", Some(&carol)).await;
+    assert_eq!((r.status, &r.json["total"]), (StatusCode::OK, &json!(0)), "{}", r.json);
 }

@@ -41,29 +41,28 @@ fn now_f64() -> f64 {
     chrono::Utc::now().timestamp_micros() as f64 / 1e6
 }
 
-/// The bearer token of a request: `Authorization: Bearer`, else the auth cookie.
+/// The bearer token of a request: the auth cookie when it is set and not empty, else
+/// `Authorization: Bearer` (`CookieOAuth2TokenBearer`: the cookie wins when both are sent).
 fn bearer(parts: &Parts, cookie_name: &str) -> Option<String> {
-    if let Some(v) = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let mut it = v.splitn(2, ' ');
-        if let (Some(scheme), Some(tok)) = (it.next(), it.next())
-            && scheme.eq_ignore_ascii_case("bearer")
-            && !tok.trim().is_empty()
-        {
-            return Some(tok.trim().to_string());
-        }
-        return None;
-    }
     for header in parts.headers.get_all(http::header::COOKIE) {
         let Ok(s) = header.to_str() else { continue };
         for c in s.split(';') {
             if let Some((k, v)) = c.trim().split_once('=')
                 && k == cookie_name
+                && !v.is_empty()
             {
                 return Some(v.to_string());
             }
         }
     }
-    None
+    let v = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())?;
+    let mut it = v.splitn(2, ' ');
+    match (it.next(), it.next()) {
+        (Some(scheme), Some(tok)) if scheme.eq_ignore_ascii_case("bearer") && !tok.trim().is_empty() => {
+            Some(tok.trim().to_string())
+        }
+        _ => None,
+    }
 }
 
 /// Authenticate an access token (a JWT, or a `ZENKEY_` API key used directly).

@@ -292,6 +292,106 @@ async fn query_project(state: &AppState, query: Option<&str>) -> Result<Option<U
     Ok(state.store().find_project(&NameOrId::Name(p.clone())).await?.map(|r| parse_id(&r.id)))
 }
 
+/// `_ensure_workspace_service_account_mutation_allowed`: in Pro mode workspace-level service
+/// accounts and API keys are deprecated; only switching one on or off is still allowed.
+pub fn workspace_account_mutation(state: &AppState, active_status_update: bool) -> Result<(), Error> {
+    if state.pro().is_some() && !active_status_update {
+        return Err(Error::forbidden(
+            "Workspace-level service accounts and API keys are deprecated in ZenML Pro workspaces. Use ZenML Pro \
+             organization service accounts and API keys instead.",
+        ));
+    }
+    Ok(())
+}
+
+/// `verify_admin_status_if_no_rbac` + `verify_permission_for_model(service_account, action)`:
+/// outside Pro mode writes (`action` other than `read`) are for admins (`what` names the
+/// operation); in Pro mode the control plane decides on `service_account/<id>` (a service
+/// account is never owned by the caller). Workspace-local callers (no control-plane identity)
+/// skip the control plane, as in the middleware.
+pub async fn service_account_permission(
+    state: &AppState,
+    auth: &Auth,
+    what: &str,
+    action: &str,
+    account: Uuid,
+) -> Result<(), Error> {
+    let Some(pro) = state.pro() else {
+        if action == "read" || auth.is_admin() {
+            return Ok(());
+        }
+        return Err(Error::forbidden(format!("Only admin users can perform `{what}` without RBAC enabled.")));
+    };
+    let Some(cp_user) = auth.user.external_user_id.as_deref().map(parse_id) else { return Ok(()) };
+    check(pro, cp_user, action, &[resource("service_account", None, Some(account))]).await
+}
+
+/// The rows of a service-account list in Pro mode (`verify_permissions_and_list_entities` with
+/// `allowed_resource_ids(service_account, read)`); `None`: no restriction.
+pub async fn service_account_restriction(state: &AppState, auth: &Auth) -> Result<Option<Arc<Restriction>>, Error> {
+    let Some(pro) = state.pro() else { return Ok(None) };
+    let Some(cp_user) = auth.user.external_user_id.as_deref().map(parse_id) else { return Ok(None) };
+    Ok(allowed_ids(pro, cp_user, "service_account", "read")
+        .await?
+        .map(|ids| Arc::new(Restriction { ids: ids.to_vec(), owner: auth.user_id(), column: "id" })))
+}
+
+/// `delete_model_resource` of a deleted service account (Pro mode only).
+pub async fn service_account_deleted(state: &AppState, account: Uuid) {
+    if let Some(pro) = state.pro() {
+        nested::notify_deleted(pro, &[resource("service_account", None, Some(account))]).await;
+    }
+}
+
+/// The action that lets a non-owner see secret values (`Action.READ_SECRET_VALUE`).
+const READ_SECRET_VALUE: &str = "read_secret_value";
+
+/// `SecretResponse.remove_secrets`: every value null, the keys kept.
+fn remove_secret_values(v: &mut Value) {
+    if let Some(Value::Object(values)) = v.pointer_mut("/body/values") {
+        for val in values.values_mut() {
+            *val = Value::Null;
+        }
+    }
+}
+
+/// Ask the connector handler not to expand its secrets (`ServiceConnectorResponse.remove_secrets`
+/// leaves the non-secret configuration, which is what an unexpanded connector carries).
+fn without_secret_expansion(parts: &mut http::request::Parts) -> Result<(), Error> {
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
+    pairs.retain(|(k, _)| k != "expand_secrets");
+    pairs.push(("expand_secrets".into(), "false".into()));
+    let query = serde_urlencoded::to_string(&pairs).map_err(|e| Error::internal(format!("query: {e}")))?;
+    let uri = format!("{}?{query}", parts.uri.path());
+    parts.uri = uri.parse().map_err(|e| Error::internal(format!("uri: {e}")))?;
+    Ok(())
+}
+
+/// Apply `f` to a successful JSON response body.
+async fn map_json(resp: Response, f: impl FnOnce(&mut Value)) -> Result<Response, Error> {
+    if !resp.status().is_success() {
+        return Ok(resp);
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| Error::internal(format!("reading a response body: {e}")))?;
+    let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) else {
+        return Ok(Response::from_parts(parts, Body::from(bytes)));
+    };
+    f(&mut v);
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Ok(Response::from_parts(parts, Body::from(v.to_string())))
+}
+
+fn has_query_param(query: Option<&str>, name: &str) -> bool {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or(""))
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, v)| k == name && !v.is_empty())
+}
+
 /// The middleware (Pro mode only; layered on `/api/v1`).
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match authorize(&state, req, next).await {
@@ -340,12 +440,28 @@ async fn checked(
         return nested::authorize(state, pro, cp_user, me, route, parts, body, next).await;
     };
     let rt = coll.resource_type;
+    // FastAPI validates the body before the endpoint's RBAC checks run: a body that is not a
+    // JSON object goes straight to the handler for its 422 (it cannot change anything).
+    let body = if matches!(op, Op::Create | Op::Update(_)) {
+        let bytes = axum::body::to_bytes(body, BODY_LIMIT)
+            .await
+            .map_err(|e| Error::validation(format!("Could not read the request body: {e}")))?;
+        if !matches!(serde_json::from_slice::<Value>(&bytes), Ok(Value::Object(_))) {
+            return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await);
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
     match &op {
         Op::List => {
             let project = if coll.project_scoped { query_project(state, parts.uri.query()).await? } else { None };
+            if coll.project_scoped && project.is_none() && !has_query_param(parts.uri.query(), "project") {
+                // `set_filter_project_id`: a Pro server has no default project to fall back to.
+                return Err(Error::bad_request("Project scope missing from the filter"));
+            }
             if coll.project_scoped && project.is_none() {
-                // The reference needs the project of a project-scoped list; without one only
-                // owned rows are listed unless the caller has full access somewhere.
+                // An unknown project: the handler answers for it; nothing but owned rows.
                 let restriction = Restriction { ids: Vec::new(), owner: me, column: "id" };
                 parts.extensions.insert(Arc::new(restriction));
             } else if let Some(ids) = allowed_ids(pro, cp_user, &resource(rt, project, None), "read").await? {
@@ -385,9 +501,25 @@ async fn checked(
             if !owned {
                 check(pro, cp_user, action, std::slice::from_ref(&res)).await?;
             }
+            // `read_secret_value` (secrets_endpoints / service_connectors_endpoints): without it a
+            // secret's values come back as null, a connector's configuration without secrets.
+            let hide_values = matches!(op, Op::Get(_))
+                && !owned
+                && matches!(rt, "secret" | "service_connector")
+                && !dehydrate::decide(pro, cp_user, READ_SECRET_VALUE, std::slice::from_ref(&res))
+                    .await?
+                    .get(&res)
+                    .copied()
+                    .unwrap_or(false);
+            if hide_values && rt == "service_connector" {
+                without_secret_expansion(&mut parts)?;
+            }
             let resp = next.run(Request::from_parts(parts, body)).await;
             if matches!(op, Op::Delete(_)) && resp.status().is_success() {
                 nested::notify_deleted(pro, &[res]).await;
+            }
+            if hide_values && rt == "secret" {
+                return map_json(resp, remove_secret_values).await;
             }
             Ok(resp)
         }
@@ -400,6 +532,26 @@ async fn checked(
             if coll.project_scoped && project.is_none() {
                 // Let the handler reject the body (missing project) with its own error.
                 return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await);
+            }
+            if coll.path == "runs" {
+                // `get_or_create_pipeline_run`: read on the original run first; an existing run
+                // (same snapshot and orchestrator run id) is only read-checked, create and the
+                // entitlement are checked when the run is new (the store's pre-creation hook).
+                if let Some(original) =
+                    json.get("original_run_id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
+                    && let Some(run) = nested::load(state, me, "pipeline_run", original).await?
+                {
+                    nested::verify(pro, cp_user, "read", &[run]).await?;
+                }
+                let snapshot = json.get("snapshot").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
+                let orchestrator_run_id = json.get("orchestrator_run_id").and_then(Value::as_str);
+                if let (Some(snapshot), Some(orch)) = (snapshot, orchestrator_run_id)
+                    && let Some(id) = state.store().find_claimed_run(snapshot, orch).await?
+                    && let Some(run) = nested::load(state, me, "pipeline_run", id).await?
+                {
+                    nested::verify(pro, cp_user, "read", &[run]).await?;
+                    return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await);
+                }
             }
             check(pro, cp_user, "create", &[resource(rt, project, None)]).await?;
             if coll.reportable {

@@ -1,7 +1,10 @@
 //! Service accounts and their API keys (`/service_accounts/...`).
 //!
-//! Everyone authenticated may read; writes are for admins (the server has no RBAC), as
-//! ZenML's `verify_admin_status_if_no_rbac` does. Accounts created through external
+//! OSS: everyone authenticated may read; writes are for admins (the server has no RBAC), as
+//! ZenML's `verify_admin_status_if_no_rbac` does. Pro mode: the control plane decides on
+//! `service_account/<id>` (read, update, delete; API keys: read/update on their account), and
+//! creating or changing workspace-level accounts and keys is refused except switching them on
+//! or off (`_ensure_workspace_service_account_mutation_allowed`). Accounts created through external
 //! authentication (`external_user_id` set) cannot be changed here, except for switching their
 //! keys on or off.
 
@@ -19,6 +22,7 @@ use zenpro_types::Error;
 use crate::auth::{Auth, api_key, password};
 use crate::extract::{JsonBody, QueryPairs, path_uuid};
 use crate::models;
+use crate::pro::rbac;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -33,13 +37,16 @@ pub fn router() -> Router<AppState> {
         .route("/service_accounts/{sa}/api_keys/{key}/rotate", put(rotate_api_key))
 }
 
-/// `IllegalOperationError` text of `verify_admin_status_if_no_rbac`.
-fn require_admin(auth: &Auth, action: &str) -> Result<(), Error> {
-    if auth.is_admin() {
-        Ok(())
-    } else {
-        Err(Error::forbidden(format!("Only admin users can perform `{action}` without RBAC enabled.")))
-    }
+/// `verify_admin_status_if_no_rbac` then, in Pro mode, the control plane's decision on the
+/// service account (`verify_permission_for_model`).
+async fn require_admin(
+    state: &AppState,
+    auth: &Auth,
+    what: &str,
+    action: &str,
+    account: &UserRow,
+) -> Result<(), Error> {
+    rbac::service_account_permission(state, auth, what, action, models::id_of(&account.id)).await
 }
 
 const MAX_STR: usize = 255;
@@ -77,12 +84,11 @@ fn not_external(account: &UserRow, message: &str) -> Result<(), Error> {
     if account.external_user_id.is_some() { Err(Error::forbidden(message)) } else { Ok(()) }
 }
 
-async fn list_service_accounts(
-    State(state): State<AppState>,
-    _auth: Auth,
-    q: QueryPairs,
-) -> Result<Json<Value>, Error> {
-    let params = q.list(&zenpro_store::users::SERVICE_ACCOUNT_LIST)?;
+async fn list_service_accounts(State(state): State<AppState>, auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
+    let mut params = q.list(&zenpro_store::users::SERVICE_ACCOUNT_LIST)?;
+    if let Some(r) = rbac::service_account_restriction(&state, &auth).await? {
+        params.restrict = Some(r);
+    }
     let page = state.store().list_accounts(true, &params).await?;
     Ok(Json(serde_json::to_value(page.map(|u| models::service_account(&u, params.hydrate))).unwrap_or_default()))
 }
@@ -103,7 +109,8 @@ async fn create_service_account(
     auth: Auth,
     JsonBody(b): JsonBody<ServiceAccountBody>,
 ) -> Result<Json<Value>, Error> {
-    require_admin(&auth, "create service account")?;
+    rbac::workspace_account_mutation(&state, false)?;
+    rbac::service_account_permission(&state, &auth, "create service account", "create", Uuid::nil()).await?;
     check_len("name", Some(&b.name), MAX_STR)?;
     check_len("full_name", Some(&b.full_name), MAX_STR)?;
     check_len("description", b.description.as_deref(), MAX_TEXT)?;
@@ -132,11 +139,12 @@ async fn create_service_account(
 
 async fn get_service_account(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(key): Path<String>,
     q: QueryPairs,
 ) -> Result<Json<Value>, Error> {
     let account = find_service_account(&state, &NameOrId::parse(&key)).await?;
+    require_admin(&state, &auth, "get service account", "read", &account).await?;
     Ok(Json(models::service_account(&account, q.hydrate()?)))
 }
 
@@ -161,9 +169,16 @@ async fn update_service_account(
     check_len("name", b.name.as_deref(), MAX_STR)?;
     check_len("full_name", b.full_name.as_deref(), MAX_STR)?;
     check_len("description", b.description.as_deref(), MAX_TEXT)?;
+    let active_only = b.active.is_some()
+        && b.name.is_none()
+        && b.full_name.is_none()
+        && b.description.is_none()
+        && b.avatar_url.is_none()
+        && b.external_user_id.is_none();
+    rbac::workspace_account_mutation(&state, active_only)?;
     let account = find_service_account(&state, &NameOrId::parse(&key)).await?;
     not_external(&account, "Service accounts created via external authentication cannot be updated.")?;
-    require_admin(&auth, "update service account")?;
+    require_admin(&state, &auth, "update service account", "update", &account).await?;
     let store = state.store();
     if let Some(name) = b.name.as_ref().filter(|n| **n != account.name)
         && store.find_account(&NameOrId::Name(name.clone()), true).await?.is_some()
@@ -196,7 +211,7 @@ async fn delete_service_account(
 ) -> Result<Json<Value>, Error> {
     let account = find_service_account(&state, &NameOrId::parse(&key)).await?;
     not_external(&account, "Service accounts created via external authentication cannot be deleted.")?;
-    require_admin(&auth, "delete service account")?;
+    require_admin(&state, &auth, "delete service account", "delete", &account).await?;
     let id = models::id_of(&account.id);
     if state.store().account_owns_resources(id).await? {
         return Err(Error::forbidden(
@@ -207,6 +222,7 @@ async fn delete_service_account(
     }
     // Removes its API keys (and devices) with it.
     state.store().delete_account(id).await?;
+    rbac::service_account_deleted(&state, id).await;
     Ok(Json(Value::Null))
 }
 
@@ -229,9 +245,10 @@ async fn create_api_key(
 ) -> Result<Json<Value>, Error> {
     check_len("name", Some(&b.name), MAX_STR)?;
     check_len("description", b.description.as_deref(), MAX_TEXT)?;
+    rbac::workspace_account_mutation(&state, false)?;
     let account = service_account_by_id(&state, &sa).await?;
     not_external(&account, "Service accounts created via external authentication cannot have associated API keys.")?;
-    require_admin(&auth, "create API key")?;
+    require_admin(&state, &auth, "create API key", "update", &account).await?;
     let store = state.store();
     let account_id = models::id_of(&account.id);
     if store.find_api_key(account_id, &NameOrId::Name(b.name.clone())).await?.is_some() {
@@ -257,11 +274,12 @@ async fn create_api_key(
 
 async fn list_api_keys(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(sa): Path<String>,
     q: QueryPairs,
 ) -> Result<Json<Value>, Error> {
     let account = service_account_by_id(&state, &sa).await?;
+    require_admin(&state, &auth, "list API keys", "read", &account).await?;
     let params = q.list(&zenpro_store::api_keys::API_KEY_LIST)?;
     let page = state.store().list_api_keys(models::id_of(&account.id), &params).await?;
     let page = page.map(|k| models::api_key(&k, &account, None, params.hydrate));
@@ -270,11 +288,12 @@ async fn list_api_keys(
 
 async fn get_api_key(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path((sa, key)): Path<(String, String)>,
     q: QueryPairs,
 ) -> Result<Json<Value>, Error> {
     let account = service_account_by_id(&state, &sa).await?;
+    require_admin(&state, &auth, "get API key", "read", &account).await?;
     let row = state.store().get_api_key(models::id_of(&account.id), &NameOrId::parse(&key)).await?;
     Ok(Json(models::api_key(&row, &account, None, q.hydrate()?)))
 }
@@ -296,8 +315,9 @@ async fn update_api_key(
 ) -> Result<Json<Value>, Error> {
     check_len("name", b.name.as_deref(), MAX_STR)?;
     check_len("description", b.description.as_deref(), MAX_TEXT)?;
-    let account = service_account_by_id(&state, &sa).await?;
     let active_only = b.active.is_some() && b.name.is_none() && b.description.is_none();
+    rbac::workspace_account_mutation(&state, active_only)?;
+    let account = service_account_by_id(&state, &sa).await?;
     if !active_only {
         not_external(
             &account,
@@ -305,7 +325,7 @@ async fn update_api_key(
              deleted.",
         )?;
     }
-    require_admin(&auth, "update API key")?;
+    require_admin(&state, &auth, "update API key", "update", &account).await?;
     let store = state.store();
     let account_id = models::id_of(&account.id);
     let row = store.get_api_key(account_id, &NameOrId::parse(&key)).await?;
@@ -340,9 +360,10 @@ async fn rotate_api_key(
     Path((sa, key)): Path<(String, String)>,
     JsonBody(b): JsonBody<RotateBody>,
 ) -> Result<Json<Value>, Error> {
+    rbac::workspace_account_mutation(&state, false)?;
     let account = service_account_by_id(&state, &sa).await?;
     not_external(&account, "Service accounts created via external authentication cannot have associated API keys.")?;
-    require_admin(&auth, "rotate API key")?;
+    require_admin(&state, &auth, "rotate API key", "update", &account).await?;
     let store = state.store();
     let row = store.get_api_key(models::id_of(&account.id), &NameOrId::parse(&key)).await?;
     let secret = api_key::new_secret()?;
@@ -359,7 +380,7 @@ async fn delete_api_key(
     Path((sa, key)): Path<(String, String)>,
 ) -> Result<Json<Value>, Error> {
     let account = service_account_by_id(&state, &sa).await?;
-    require_admin(&auth, "delete API key")?;
+    require_admin(&state, &auth, "delete API key", "update", &account).await?;
     let store = state.store();
     let row = store.get_api_key(models::id_of(&account.id), &NameOrId::parse(&key)).await?;
     store.delete_api_key(models::id_of(&row.id)).await?;

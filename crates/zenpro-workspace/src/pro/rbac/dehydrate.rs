@@ -126,13 +126,18 @@ fn walk_fields(top: &mut Value, f: &mut dyn FnMut(&mut Value, &'static str) -> b
     }
 }
 
-/// Decide `read` on these resources: cached answers first, one call for the rest.
-async fn decide(pro: &Pro, cp_user: Uuid, resources: &[String]) -> Result<HashMap<String, bool>, Error> {
+/// Decide `action` on these resources: cached answers first, one call for the rest.
+pub(super) async fn decide(
+    pro: &Pro,
+    cp_user: Uuid,
+    action: &str,
+    resources: &[String],
+) -> Result<HashMap<String, bool>, Error> {
     let user = cp_user.to_string();
     let mut out = HashMap::new();
     let mut unknown = Vec::new();
     for r in resources {
-        match pro.rbac.decisions.get(&key(&[&user, "read", r])) {
+        match pro.rbac.decisions.get(&key(&[&user, action, r])) {
             Some(b) => {
                 out.insert(r.clone(), b);
             }
@@ -142,14 +147,14 @@ async fn decide(pro: &Pro, cp_user: Uuid, resources: &[String]) -> Result<HashMa
     if unknown.is_empty() {
         return Ok(out);
     }
-    let q = [("user_id", user.clone()), ("action", "read".to_string())];
+    let q = [("user_id", user.clone()), ("action", action.to_string())];
     let answer = forget(
         pro,
         pro.client.call(Method::POST, "/rbac/check_permissions", &q, Some(&serde_json::json!(unknown))).await,
     )?;
     for r in unknown {
         let allowed = answer.get(&r).and_then(Value::as_bool).unwrap_or(false);
-        pro.rbac.decisions.insert(key(&[&user, "read", &r]), allowed);
+        pro.rbac.decisions.insert(key(&[&user, action, &r]), allowed);
         out.insert(r, allowed);
     }
     Ok(out)
@@ -169,7 +174,7 @@ pub async fn dehydrate(pro: &Pro, cp_user: Uuid, me: Uuid, v: &mut Value) -> Res
     if resources.is_empty() {
         return Ok(false);
     }
-    let allowed = decide(pro, cp_user, &resources).await?;
+    let allowed = decide(pro, cp_user, "read", &resources).await?;
     for top in tops(v) {
         walk_fields(top, &mut |m, rt| match resource_of(rt, m, me) {
             Some(r) if !allowed.get(&r).copied().unwrap_or(false) => {
