@@ -14,7 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use zenpro_types::Error;
 
-use super::orgs::find_org;
+use super::form::{Need, form_status, org_form, org_page, outcome, owning_org};
 use super::{Ctx, Nav, PageResult, ctx, non_empty, post_ctx, see_other, seg, when};
 use crate::AppState;
 use crate::auth::new_api_key;
@@ -43,8 +43,8 @@ pub struct AccountView {
 struct AccountsPage {
     title: String,
     nav: Option<Nav>,
-    org: String,
     org_seg: String,
+    tab: &'static str,
     accounts: Vec<AccountView>,
     error: Option<String>,
 }
@@ -63,23 +63,19 @@ async fn list_view(state: &AppState, c: &mut Ctx, o: &OrganizationRow, error: Op
             active: u.active,
         })
         .collect();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = AccountsPage {
         title: format!("Service accounts of {}", o.name),
         nav: Some(c.nav.clone()),
-        org: o.name.clone(),
         org_seg: seg(&o.name),
+        tab: "service_accounts",
         accounts,
         error,
     };
-    Ok(c.render(status, &page))
+    Ok(c.render(form_status(&page.error), &page))
 }
 
-async fn managed_org(state: &AppState, c: &Ctx, key: &str) -> Result<OrganizationRow, Error> {
-    let o = find_org(state, c, key).await?;
-    c.require_manage(o.id, "manage the service accounts of this organization")?;
-    Ok(o)
-}
+/// Completes "You are not allowed to …" on the list and create pages.
+const ACCOUNTS_WHAT: &str = "manage the service accounts of this organization";
 
 async fn list(
     State(state): State<AppState>,
@@ -87,8 +83,7 @@ async fn list(
     uri: http::Uri,
     Path(org): Path<String>,
 ) -> PageResult {
-    let mut c = ctx(&state, &headers, &uri).await?;
-    let o = managed_org(&state, &c, &org).await?;
+    let (mut c, o) = org_page(&state, &headers, &uri, &org, Need::Manage, ACCOUNTS_WHAT).await?;
     list_view(&state, &mut c, &o, None).await
 }
 
@@ -110,8 +105,7 @@ async fn create(
     Form(f): Form<AccountForm>,
 ) -> PageResult {
     let back = format!("/organizations/{}/service_accounts", seg(&org));
-    let mut c = post_ctx(&state, &headers, &back, &f.csrf).await?;
-    let o = managed_org(&state, &c, &org).await?;
+    let (mut c, o) = org_form(&state, &headers, &back, &f.csrf, &org, Need::Manage, ACCOUNTS_WHAT).await?;
     let name = f.name.trim();
     let made = async {
         check_name(name, "service account")?;
@@ -130,10 +124,9 @@ async fn create(
         Ok::<_, Error>((a, key))
     }
     .await;
-    match made {
+    match outcome(made)? {
         Ok((a, key)) => account_view(&state, &mut c, &a, &o, Some(key)).await,
-        Err(e) if super::on_form(&e) => list_view(&state, &mut c, &o, Some(e.to_string())).await,
-        Err(e) => Err(e.into()),
+        Err(reason) => list_view(&state, &mut c, &o, Some(reason)).await,
     }
 }
 
@@ -201,11 +194,8 @@ async fn managed_account(state: &AppState, c: &Ctx, id: &str) -> Result<(UserRow
     let missing = || Error::not_found("No such service account.");
     let id = Uuid::parse_str(id).map_err(|_| missing())?;
     let a = state.store.get_user(id).await?.filter(|u| u.is_service_account).ok_or_else(missing)?;
-    let o = state.store.get_organization(a.organization_id.unwrap_or_default()).await?.ok_or_else(missing)?;
-    if !c.sees_org(o.id) {
-        return Err(missing());
-    }
-    c.require_manage(o.id, "manage this service account")?;
+    let org = a.organization_id.unwrap_or_default();
+    let o = owning_org(state, c, org, Need::Manage, "manage this service account", missing).await?;
     Ok((a, o))
 }
 

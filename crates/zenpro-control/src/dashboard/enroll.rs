@@ -1,7 +1,8 @@
-//! What a workspace server needs to enroll, as the create-workspace page shows it: the `pro:`
-//! block of the official zenml Helm chart and the equivalent environment. The same text as
-//! `zenpro admin workspace create` prints (`crates/zenpro/src/admin/render.rs`, which this crate
-//! cannot depend on); the unit test below pins the shape.
+//! What a workspace server needs to enroll: the `pro:` block of the official zenml Helm chart and
+//! the equivalent `ZENML_SERVER_*` environment (Pro protocol §3–§4). The one rendering of it: the
+//! create-workspace page shows it, and `zenpro admin workspace create` prints it
+//! (`crates/zenpro/src/admin/render.rs` calls [`Enrollment::helm_values`] and
+//! [`Enrollment::env_vars`]); the unit test below and render.rs's tests pin the text.
 
 use serde_json::Value;
 
@@ -42,7 +43,8 @@ impl Enrollment<'_> {
         out
     }
 
-    /// The same as `KEY=value` lines (plus the OAuth2 audience the zenml server requires).
+    /// The same as `KEY=value` lines, as the chart renders them (plus the OAuth2 audience the
+    /// zenml server requires).
     pub fn env_vars(&self) -> String {
         let mut vars = vec![
             ("ZENML_SERVER_DEPLOYMENT_TYPE", "cloud"),
@@ -62,8 +64,9 @@ impl Enrollment<'_> {
     }
 }
 
-/// A YAML scalar: plain when that reads back as the same string, else double-quoted.
-fn yaml_scalar(value: &str) -> String {
+/// A YAML scalar: plain when that reads back as the same string, else double-quoted (a JSON
+/// string is a valid YAML double-quoted scalar).
+pub fn yaml_scalar(value: &str) -> String {
     let safe_chars = value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@+".contains(c));
     let starts_safe = value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '/' || c == '_');
     let lower = value.to_ascii_lowercase();
@@ -75,8 +78,9 @@ fn yaml_scalar(value: &str) -> String {
     if safe_chars && starts_safe && !special { value.to_string() } else { Value::String(value.to_string()).to_string() }
 }
 
-/// A value for a `KEY=value` line: plain when safe, else single-quoted for the shell.
-fn shell_value(value: &str) -> String {
+/// A value for a `KEY=value` line that a POSIX shell, `docker --env-file` and dotenv all read
+/// back unchanged when it is plain; anything else is single-quoted for the shell.
+pub fn shell_value(value: &str) -> String {
     if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@+,=%".contains(c)) {
         value.to_string()
     } else {

@@ -1,11 +1,11 @@
-//! Members (role assignments) and teams of an organization, for its Admins and Managers — the
-//! rules of `routes/roles.rs` and `routes/teams.rs`: Managers grant everything but the
-//! organization Admin role, which only Admins grant or revoke.
+//! Members (role assignments) of an organization, for its Admins and Managers — the rules of
+//! `routes/roles.rs`: Managers grant everything but the organization Admin role, which only
+//! Admins grant or revoke. Also the grant forms and tables the team pages reuse (`teams.rs`).
 //!
 //! `GET/POST /organizations/{org}/members` (list; add a member = grant a role to an existing or
-//! new user), `POST /organizations/{org}/revoke`, `GET/POST /organizations/{org}/teams`,
-//! `GET /teams/{id}`, `POST /teams/{id}/members`, `POST /teams/{id}/remove`,
-//! `POST /teams/{id}/grants`.
+//! new user), `POST /organizations/{org}/revoke` (one role assignment),
+//! `GET/POST /organizations/{org}/members/{user id}/remove` (confirm, then every role assignment
+//! of the user in the organization and its memberships of the organization's teams go).
 
 use std::collections::HashMap;
 
@@ -13,19 +13,18 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use serde::Deserialize;
 use uuid::Uuid;
 use zenpro_types::Error;
 
-use super::orgs::find_org;
-use super::{Ctx, Nav, PageResult, ctx, non_empty, post_ctx, see_other, seg, when};
+use super::form::{Confirm, ConfirmForm, Need, form_status, org_form, org_page, outcome};
+use super::{Ctx, Nav, PageResult, see_other, seg, when};
 use crate::AppState;
 use crate::access::{ORG_ROLES, WORKSPACE_ROLES};
 use crate::routes::users::check_name;
 use crate::store::organizations::OrganizationRow;
 use crate::store::roles::{GrantFilter, GrantRow, NewGrant};
-use crate::store::teams::TeamRow;
 use crate::store::users::NewUser;
 use crate::store::workspaces::WorkspaceRow;
 
@@ -33,12 +32,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/organizations/{org}/members", get(members).post(add_member))
         .route("/organizations/{org}/revoke", post(revoke))
-        .route("/organizations/{org}/teams", get(teams).post(create_team))
-        .route("/teams/{id}", get(team))
-        .route("/teams/{id}/members", post(team_add))
-        .route("/teams/{id}/remove", post(team_remove))
-        .route("/teams/{id}/grants", post(team_grant))
+        .route("/organizations/{org}/members/{user}/remove", get(ask_remove).post(remove))
 }
+
+/// Completes "You are not allowed to …" on the members pages.
+const MEMBERS_WHAT: &str = "manage the members of this organization";
 
 /// A choice of the scope `<select>`: `organization` or a workspace id.
 pub struct ScopeOption {
@@ -64,7 +62,7 @@ pub struct GrantForm {
     pub ws_roles: Vec<&'static str>,
 }
 
-fn grant_form(c: &Ctx, org: &OrganizationRow, workspaces: &[WorkspaceRow]) -> GrantForm {
+pub(super) fn grant_form(c: &Ctx, org: &OrganizationRow, workspaces: &[WorkspaceRow]) -> GrantForm {
     let mut scopes = vec![ScopeOption { value: "organization".into(), label: format!("Organization {}", org.name) }];
     scopes.extend(
         workspaces.iter().map(|w| ScopeOption { value: w.id.to_string(), label: format!("Workspace {}", w.name) }),
@@ -79,7 +77,7 @@ fn may_grant(c: &Ctx, org: Uuid, scope: &str, role: &str) -> bool {
 }
 
 /// Grant `role` at `scope` (`organization` or a workspace id of `org`) to a user or a team.
-async fn grant(
+pub(super) async fn grant(
     state: &AppState,
     c: &Ctx,
     org: &OrganizationRow,
@@ -119,15 +117,12 @@ async fn grant(
         .await
 }
 
-/// Grants as table rows, principals and workspaces resolved with one query each.
-async fn grant_views(
-    state: &AppState,
-    c: &Ctx,
-    org: &OrganizationRow,
-    grants: &[GrantRow],
-    workspaces: &[WorkspaceRow],
-) -> Result<Vec<GrantView>, Error> {
-    let mut names: HashMap<Uuid, (String, &'static str)> = HashMap::new();
+/// Names of the principals a grant of `org` may name: users, its service accounts, its teams.
+pub(super) type Names = HashMap<Uuid, (String, &'static str)>;
+
+/// [`Names`], with one query per kind.
+pub(super) async fn principal_names(state: &AppState, org: &OrganizationRow) -> Result<Names, Error> {
+    let mut names = Names::new();
     for u in state.store.list_users(false, None).await? {
         names.insert(u.id, (u.username, "user"));
     }
@@ -137,7 +132,32 @@ async fn grant_views(
     for t in state.store.list_teams(Some(org.id)).await? {
         names.insert(t.id, (t.name, "team"));
     }
-    Ok(grants
+    Ok(names)
+}
+
+/// The scope of a grant for people: `Organization`, `Workspace prod`, `Workspace prod, project …`.
+fn scope_text(g: &GrantRow, workspaces: &[WorkspaceRow]) -> String {
+    match (g.workspace_id, g.project_id) {
+        (None, _) => "Organization".to_string(),
+        (Some(w), p) => {
+            let name = workspaces.iter().find(|x| x.id == w).map(|x| x.name.clone()).unwrap_or_default();
+            match p {
+                Some(p) => format!("Workspace {name}, project {p}"),
+                None => format!("Workspace {name}"),
+            }
+        }
+    }
+}
+
+/// Grants as table rows.
+pub(super) fn grant_views(
+    c: &Ctx,
+    org: &OrganizationRow,
+    names: &Names,
+    grants: &[GrantRow],
+    workspaces: &[WorkspaceRow],
+) -> Vec<GrantView> {
+    grants
         .iter()
         .map(|g| {
             let (principal, kind) = g
@@ -145,27 +165,65 @@ async fn grant_views(
                 .or(g.team_id)
                 .and_then(|id| names.get(&id).cloned())
                 .unwrap_or_else(|| ("(unknown)".into(), "user"));
-            let scope = match (g.workspace_id, g.project_id) {
-                (None, _) => "Organization".to_string(),
-                (Some(w), p) => {
-                    let name = workspaces.iter().find(|x| x.id == w).map(|x| x.name.clone()).unwrap_or_default();
-                    match p {
-                        Some(p) => format!("Workspace {name}, project {p}"),
-                        None => format!("Workspace {name}"),
-                    }
-                }
-            };
             GrantView {
                 id: g.id.to_string(),
                 principal,
                 kind: kind.to_string(),
                 role: g.role.clone(),
-                scope,
+                scope: scope_text(g, workspaces),
                 created: when(&g.created),
                 can_revoke: may_grant(c, org.id, &g.scope, &g.role),
             }
         })
-        .collect())
+        .collect()
+}
+
+/// A user or service account of the organization: what it holds directly and its teams there.
+pub struct MemberView {
+    pub name: String,
+    pub kind: String,
+    pub roles: String,
+    pub teams: String,
+    /// `Some(confirm page)` when this user may remove the member.
+    pub remove_href: Option<String>,
+}
+
+/// A member of an organization: its direct grants there and the organization's teams it is in.
+struct Member {
+    id: Uuid,
+    grants: Vec<GrantRow>,
+    teams: Vec<String>,
+}
+
+/// The members of `org` by id: holders of a direct grant there, and members of its teams.
+async fn org_members(state: &AppState, org: &OrganizationRow, grants: &[GrantRow]) -> Result<Vec<Member>, Error> {
+    let mut out: Vec<Member> = Vec::new();
+    fn entry(out: &mut Vec<Member>, id: Uuid) -> &mut Member {
+        match out.iter().position(|m| m.id == id) {
+            Some(i) => &mut out[i],
+            None => {
+                out.push(Member { id, grants: Vec::new(), teams: Vec::new() });
+                out.last_mut().expect("just pushed")
+            }
+        }
+    }
+    for g in grants {
+        if let Some(u) = g.user_id {
+            entry(&mut out, u).grants.push(g.clone());
+        }
+    }
+    for t in state.store.list_teams(Some(org.id)).await? {
+        for u in state.store.team_members(t.id).await? {
+            entry(&mut out, u.id).teams.push(t.name.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `c` may remove `m` from `org`: a manager who may revoke each of its grants (so only an
+/// Admin removes an organization Admin).
+fn may_remove(c: &Ctx, org: &OrganizationRow, m: &Member) -> bool {
+    c.can_manage(org.id) && m.grants.iter().all(|g| may_grant(c, org.id, &g.scope, &g.role))
 }
 
 #[derive(Template)]
@@ -173,8 +231,9 @@ async fn grant_views(
 struct MembersPage {
     title: String,
     nav: Option<Nav>,
-    org: String,
     org_seg: String,
+    tab: &'static str,
+    members: Vec<MemberView>,
     grants: Vec<GrantView>,
     form: GrantForm,
     error: Option<String>,
@@ -192,26 +251,38 @@ async fn members_view(
     c.set_current(o.id);
     let workspaces = state.store.list_workspaces(Some(o.id)).await?;
     let grants = state.store.list_grants(&GrantFilter { organization_id: Some(o.id), ..Default::default() }).await?;
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let names = principal_names(state, o).await?;
+    let mut members: Vec<MemberView> = org_members(state, o, &grants)
+        .await?
+        .iter()
+        .map(|m| {
+            let (name, kind) = names.get(&m.id).cloned().unwrap_or_else(|| ("(unknown)".into(), "user"));
+            let roles: Vec<String> =
+                m.grants.iter().map(|g| format!("{} ({})", g.role, scope_text(g, &workspaces))).collect();
+            MemberView {
+                name,
+                kind: kind.to_string(),
+                roles: if roles.is_empty() { "through teams only".into() } else { roles.join(", ") },
+                teams: m.teams.join(", "),
+                remove_href: may_remove(c, o, m)
+                    .then(|| format!("/organizations/{}/members/{}/remove", seg(&o.name), m.id)),
+            }
+        })
+        .collect();
+    members.sort_by(|a, b| a.name.cmp(&b.name));
     let page = MembersPage {
         title: format!("Members of {}", o.name),
         nav: Some(c.nav.clone()),
-        org: o.name.clone(),
         org_seg: seg(&o.name),
-        grants: grant_views(state, c, o, &grants, &workspaces).await?,
+        tab: "members",
+        members,
+        grants: grant_views(c, o, &names, &grants, &workspaces),
         form: grant_form(c, o, &workspaces),
-        error,
-        notice,
         back: format!("/organizations/{}/members", seg(&o.name)),
+        notice,
+        error,
     };
-    Ok(c.render(status, &page))
-}
-
-/// The organization of the path, for its Admins/Managers only.
-async fn managed_org(state: &AppState, c: &Ctx, key: &str, what: &str) -> Result<OrganizationRow, Error> {
-    let o = find_org(state, c, key).await?;
-    c.require_manage(o.id, what)?;
-    Ok(o)
+    Ok(c.render(form_status(&page.error), &page))
 }
 
 async fn members(
@@ -220,8 +291,7 @@ async fn members(
     uri: http::Uri,
     Path(org): Path<String>,
 ) -> PageResult {
-    let mut c = ctx(&state, &headers, &uri).await?;
-    let o = managed_org(&state, &c, &org, "manage the members of this organization").await?;
+    let (mut c, o) = org_page(&state, &headers, &uri, &org, Need::Manage, MEMBERS_WHAT).await?;
     members_view(&state, &mut c, &o, None, None).await
 }
 
@@ -248,8 +318,7 @@ async fn add_member(
     Form(f): Form<MemberForm>,
 ) -> PageResult {
     let back = format!("/organizations/{}/members", seg(&org));
-    let mut c = post_ctx(&state, &headers, &back, &f.csrf).await?;
-    let o = managed_org(&state, &c, &org, "manage the members of this organization").await?;
+    let (mut c, o) = org_form(&state, &headers, &back, &f.csrf, &org, Need::Manage, MEMBERS_WHAT).await?;
     let username = f.username.trim().to_string();
     let result = async {
         let user = match state.store.get_user_by_id_or_name(&username).await? {
@@ -278,10 +347,9 @@ async fn add_member(
         Ok(format!("Granted {} to {}.", f.role, user.username))
     }
     .await;
-    match result {
+    match outcome(result)? {
         Ok(notice) => members_view(&state, &mut c, &o, None, Some(notice)).await,
-        Err(e) if super::on_form(&e) => members_view(&state, &mut c, &o, Some(e.to_string()), None).await,
-        Err(e) => Err(e.into()),
+        Err(reason) => members_view(&state, &mut c, &o, Some(reason), None).await,
     }
 }
 
@@ -303,8 +371,7 @@ async fn revoke(
     Form(f): Form<RevokeForm>,
 ) -> PageResult {
     let back = crate::pages::local_target(Some(&f.back));
-    let c = post_ctx(&state, &headers, &back, &f.csrf).await?;
-    let o = managed_org(&state, &c, &org, "manage the members of this organization").await?;
+    let (c, o) = org_form(&state, &headers, &back, &f.csrf, &org, Need::Manage, MEMBERS_WHAT).await?;
     let missing = || Error::not_found("No such role assignment in this organization.");
     let id = Uuid::parse_str(&f.grant).map_err(|_| missing())?;
     let g = state.store.get_grant(id).await?.filter(|g| g.organization_id == o.id).ok_or_else(missing)?;
@@ -315,238 +382,74 @@ async fn revoke(
     Ok(see_other(&back))
 }
 
-/// A team in a list.
-pub struct TeamView {
-    pub name: String,
-    pub href: String,
-    pub description: String,
-}
-
-#[derive(Template)]
-#[template(path = "teams.html")]
-struct TeamsPage {
-    title: String,
-    nav: Option<Nav>,
-    org: String,
-    org_seg: String,
-    teams: Vec<TeamView>,
-    error: Option<String>,
-}
-
-async fn teams_view(state: &AppState, c: &mut Ctx, o: &OrganizationRow, error: Option<String>) -> PageResult {
-    c.set_current(o.id);
-    let teams = state
+/// The member `user` (an id) of `org` and its confirm page: 404 when not a member, 403 when this
+/// user may not remove it.
+async fn removal(state: &AppState, c: &Ctx, o: &OrganizationRow, user: &str) -> Result<Confirm, Error> {
+    let missing = || Error::not_found("No such member of this organization.");
+    let id = Uuid::parse_str(user).map_err(|_| missing())?;
+    let grants = state
         .store
-        .list_teams(Some(o.id))
-        .await?
-        .into_iter()
-        .map(|t| TeamView {
-            href: format!("/teams/{}", t.id),
-            name: t.name,
-            description: t.description.unwrap_or_default(),
-        })
-        .collect();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page = TeamsPage {
-        title: format!("Teams of {}", o.name),
-        nav: Some(c.nav.clone()),
-        org: o.name.clone(),
-        org_seg: seg(&o.name),
-        teams,
-        error,
-    };
-    Ok(c.render(status, &page))
+        .list_grants(&GrantFilter { organization_id: Some(o.id), user_id: Some(id), ..Default::default() })
+        .await?;
+    let m = org_members(state, o, &grants).await?.into_iter().find(|m| m.id == id).ok_or_else(missing)?;
+    if !may_remove(c, o, &m) {
+        return Err(Error::forbidden("Only an organization Admin can remove an organization Admin."));
+    }
+    let u = state.store.get_user(id).await?.ok_or_else(missing)?;
+    let workspaces = state.store.list_workspaces(Some(o.id)).await?;
+    let org_seg = seg(&o.name);
+    let mut page = Confirm::new(
+        c,
+        format!("Remove {} from {}", u.username, o.name),
+        format!("Remove {} from the organization {}?", u.username, o.name),
+        format!("/organizations/{org_seg}/members/{id}/remove"),
+        "Remove from the organization",
+        format!("/organizations/{org_seg}/members"),
+    );
+    for g in &m.grants {
+        page = page.consequence(format!("The role {} on {} is revoked.", g.role, scope_text(g, &workspaces)));
+    }
+    for t in &m.teams {
+        page = page.consequence(format!("{} leaves the team {} (and the roles it has through it).", u.username, t));
+    }
+    page = page.consequence(if u.is_service_account {
+        "The service account and its API keys stay; it can no longer do anything here.".to_string()
+    } else {
+        format!("The user {} stays and can be added again; roles in other organizations are not touched.", u.username)
+    });
+    if u.id == c.user.id {
+        page =
+            page.consequence("This is you: you lose your access to this organization (unless you are a super-user).");
+    }
+    Ok(page)
 }
 
-async fn teams(
+/// `GET /organizations/{org}/members/{user}/remove`: the confirm page.
+async fn ask_remove(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: http::Uri,
-    Path(org): Path<String>,
+    Path((org, user)): Path<(String, String)>,
 ) -> PageResult {
-    let mut c = ctx(&state, &headers, &uri).await?;
-    let o = managed_org(&state, &c, &org, "manage the teams of this organization").await?;
-    teams_view(&state, &mut c, &o, None).await
+    let (c, o) = org_page(&state, &headers, &uri, &org, Need::Manage, MEMBERS_WHAT).await?;
+    Ok(removal(&state, &c, &o, &user).await?.show(&c, None))
 }
 
-#[derive(Deserialize)]
-struct TeamForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    description: String,
-}
-
-async fn create_team(
+/// `POST /organizations/{org}/members/{user}/remove`: revoke its grants and team memberships here.
+async fn remove(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(org): Path<String>,
-    Form(f): Form<TeamForm>,
+    Path((org, user)): Path<(String, String)>,
+    Form(f): Form<ConfirmForm>,
 ) -> PageResult {
-    let back = format!("/organizations/{}/teams", seg(&org));
-    let mut c = post_ctx(&state, &headers, &back, &f.csrf).await?;
-    let o = managed_org(&state, &c, &org, "create teams in this organization").await?;
-    let name = f.name.trim();
-    let made = match check_name(name, "team") {
-        Ok(()) => state.store.create_team(o.id, name, non_empty(&f.description)).await,
-        Err(e) => Err(e),
+    let back = format!("/organizations/{}/members/{}/remove", seg(&org), seg(&user));
+    let (c, o) = org_form(&state, &headers, &back, &f.csrf, &org, Need::Manage, MEMBERS_WHAT).await?;
+    let page = removal(&state, &c, &o, &user).await?;
+    let id = Uuid::parse_str(&user).map_err(|_| Error::not_found("No such member of this organization."))?;
+    let action = async {
+        let (grants, teams) = state.store.remove_org_member(o.id, id).await?;
+        tracing::info!(organization = %o.name, member = %id, grants, teams, by = %c.user.username, "member removed from the dashboard");
+        Ok(())
     };
-    match made {
-        Ok(t) => Ok(see_other(&format!("/teams/{}", t.id))),
-        Err(e) if super::on_form(&e) => teams_view(&state, &mut c, &o, Some(e.to_string())).await,
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "team.html")]
-struct TeamPage {
-    title: String,
-    nav: Option<Nav>,
-    team_id: String,
-    org: String,
-    org_seg: String,
-    description: String,
-    members: Vec<String>,
-    grants: Vec<GrantView>,
-    form: GrantForm,
-    error: Option<String>,
-    back: String,
-}
-
-/// The team of the path, for the Admins/Managers of its organization.
-async fn managed_team(state: &AppState, c: &Ctx, id: &str) -> Result<(TeamRow, OrganizationRow), Error> {
-    let missing = || Error::not_found("No such team.");
-    let id = Uuid::parse_str(id).map_err(|_| missing())?;
-    let t = state.store.get_team(id).await?.ok_or_else(missing)?;
-    let o = state.store.get_organization(t.organization_id).await?.ok_or_else(missing)?;
-    if !c.sees_org(o.id) {
-        return Err(missing());
-    }
-    c.require_manage(o.id, "manage this team")?;
-    Ok((t, o))
-}
-
-async fn team_view(
-    state: &AppState,
-    c: &mut Ctx,
-    t: &TeamRow,
-    o: &OrganizationRow,
-    error: Option<String>,
-) -> PageResult {
-    c.set_current(o.id);
-    let workspaces = state.store.list_workspaces(Some(o.id)).await?;
-    let grants = state.store.list_grants(&GrantFilter { team_id: Some(t.id), ..Default::default() }).await?;
-    let members = state.store.team_members(t.id).await?.into_iter().map(|u| u.username).collect();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page = TeamPage {
-        title: format!("Team {}", t.name),
-        nav: Some(c.nav.clone()),
-        team_id: t.id.to_string(),
-        org: o.name.clone(),
-        org_seg: seg(&o.name),
-        description: t.description.clone().unwrap_or_default(),
-        members,
-        grants: grant_views(state, c, o, &grants, &workspaces).await?,
-        form: grant_form(c, o, &workspaces),
-        error,
-        back: format!("/teams/{}", t.id),
-    };
-    Ok(c.render(status, &page))
-}
-
-async fn team(State(state): State<AppState>, headers: HeaderMap, uri: http::Uri, Path(id): Path<String>) -> PageResult {
-    let mut c = ctx(&state, &headers, &uri).await?;
-    let (t, o) = managed_team(&state, &c, &id).await?;
-    team_view(&state, &mut c, &t, &o, None).await
-}
-
-#[derive(Deserialize)]
-struct TeamMemberForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    username: String,
-}
-
-/// Run a team change and show the team page (with the error of a refused change).
-async fn team_change<F, Fut>(state: &AppState, headers: &HeaderMap, id: &str, csrf: &str, change: F) -> PageResult
-where
-    F: FnOnce(Ctx, TeamRow, OrganizationRow) -> Fut,
-    Fut: std::future::Future<Output = (Ctx, Result<(), Error>)>,
-{
-    let back = format!("/teams/{}", seg(id));
-    let c = post_ctx(state, headers, &back, csrf).await?;
-    let (t, o) = managed_team(state, &c, id).await?;
-    let (mut c, r) = change(c, t.clone(), o.clone()).await;
-    match r {
-        Ok(()) => Ok(see_other(&back)),
-        Err(e) if super::on_form(&e) => team_view(state, &mut c, &t, &o, Some(e.to_string())).await,
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn team_add(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<TeamMemberForm>,
-) -> PageResult {
-    let st = state.clone();
-    team_change(&state, &headers, &id, &f.csrf, |c, t, _o| async move {
-        let name = f.username.trim();
-        let r = async {
-            let u = st.store.get_user_by_id_or_name(name).await?.filter(|u| !u.is_service_account);
-            let u = u.ok_or_else(|| Error::validation(format!("No user '{name}'.")))?;
-            st.store.add_team_member(t.id, u.id).await
-        }
-        .await;
-        (c, r)
-    })
-    .await
-}
-
-async fn team_remove(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<TeamMemberForm>,
-) -> PageResult {
-    let st = state.clone();
-    team_change(&state, &headers, &id, &f.csrf, |c, t, _o| async move {
-        let r = async {
-            let u = st.store.get_user_by_id_or_name(f.username.trim()).await?;
-            let u = u.ok_or_else(|| Error::validation("No such member."))?;
-            st.store.remove_team_member(t.id, u.id).await.map(|_| ())
-        }
-        .await;
-        (c, r)
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-struct TeamGrantForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    scope: String,
-}
-
-async fn team_grant(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(f): Form<TeamGrantForm>,
-) -> PageResult {
-    let st = state.clone();
-    team_change(&state, &headers, &id, &f.csrf, |c, t, o| async move {
-        let r = grant(&st, &c, &o, None, Some(t.id), &f.role, &f.scope).await.map(|_| ());
-        (c, r)
-    })
-    .await
+    page.settle(&c, &f, action, &format!("/organizations/{}/members", seg(&o.name))).await
 }

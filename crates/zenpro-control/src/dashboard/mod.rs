@@ -6,16 +6,24 @@
 //! Pages: `/` (organizations), `/organizations/{org}` (workspaces), its members, teams and
 //! service accounts, `/workspaces/{name}` (the page a Pro workspace server redirects `/` to),
 //! `/profile`, `POST /logout`, and `/api/auth/login` (the browser login a Python workspace in Pro
-//! mode sends its users to). Every page works without JavaScript; htmx only refreshes the
-//! workspace table and `cp.js` only adds the copy buttons and the auto-submitting org switcher.
+//! mode sends its users to). Destructive actions (deactivate or delete a workspace, delete a team
+//! or an organization, remove a member) have a confirm page first (`form::Confirm`). Every page
+//! works without JavaScript; htmx only refreshes the workspace table and `cp.js` only adds the
+//! copy buttons and the auto-submitting org switcher.
+//!
+//! `form.rs` holds what every page and form repeats: the organization (or object) of the path
+//! checked for a role, the CSRF-checked POST, and how a refused change ends.
 
 mod accounts;
-mod enroll;
+pub mod enroll;
+mod form;
 mod members;
 mod orgs;
 mod profile;
+mod teams;
 mod workspace_views;
 mod workspaces;
+mod ws_admin;
 
 use askama::Template;
 use axum::Router;
@@ -51,6 +59,8 @@ pub fn router() -> Router<AppState> {
         .merge(orgs::router())
         .merge(workspaces::router())
         .merge(members::router())
+        .merge(teams::router())
+        .merge(ws_admin::router())
         .merge(accounts::router())
         .merge(profile::router())
         .merge(workspace_views::router())
@@ -108,7 +118,7 @@ impl Ctx {
 
     /// 403 unless the user manages `org` (the same rule as the admin API).
     pub fn require_manage(&self, org: Uuid, what: &str) -> Result<(), Error> {
-        if self.can_manage(org) { Ok(()) } else { Err(Error::forbidden(format!("You are not allowed to {what}."))) }
+        self.require(org, form::Need::Manage, what)
     }
 
     /// Whether the user belongs to `org` at all (any grant there) or is a super-user.
@@ -191,13 +201,18 @@ pub async fn post_ctx(state: &AppState, headers: &HeaderMap, back: &str, csrf: &
         return Err(PageError(pages::to_login(back)));
     };
     if !pages::csrf_ok(headers, csrf) {
-        return Err(PageError(error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired or did not come from this site; reload the page and try again.",
-        )));
+        return Err(csrf_refused());
     }
     let uri: http::Uri = back.parse().unwrap_or_else(|_| http::Uri::from_static("/"));
     ctx(state, headers, &uri).await
+}
+
+/// The answer to a POST whose CSRF token is missing or not this browser's: 403, nothing changed.
+pub fn csrf_refused() -> PageError {
+    PageError(error_page(
+        StatusCode::FORBIDDEN,
+        "The form expired or did not come from this site; reload the page and try again.",
+    ))
 }
 
 /// `303 See Other` after a successful POST.

@@ -1,6 +1,8 @@
 //! `/` (the user's organizations; super-users create them here), `/switch` (the org switcher),
-//! `/organizations/{org}` (its workspaces; managers create them here) and the htmx partial
-//! `/organizations/{org}/workspaces_table` that refreshes the status column.
+//! `/organizations/{org}` (its workspaces; managers create them here), the htmx partial
+//! `/organizations/{org}/workspaces_table` that refreshes the status column, and
+//! `/organizations/{org}/delete` (super-users, as `DELETE /api/v1/organizations/{org}`: a confirm
+//! page, then the organization goes with its workspaces, teams, grants and service accounts).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -11,10 +13,13 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use zenpro_types::Error;
 
+pub use super::form::find_org;
+use super::form::{Confirm, ConfirmForm, Need, org_form, org_page, outcome};
 use super::{Ctx, Nav, PageResult, ctx, post_ctx, see_other, seg, when};
 use crate::AppState;
 use crate::routes::users::check_name;
 use crate::store::organizations::OrganizationRow;
+use crate::store::roles::GrantFilter;
 use crate::store::workspaces::WorkspaceRow;
 
 pub fn router() -> Router<AppState> {
@@ -22,8 +27,9 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/switch", get(switch))
         .route("/organizations", post(create))
-        .route("/organizations/{org}", get(org_page))
+        .route("/organizations/{org}", get(show))
         .route("/organizations/{org}/workspaces_table", get(table))
+        .route("/organizations/{org}/delete", get(ask_delete).post(delete))
 }
 
 /// An organization in a list.
@@ -97,12 +103,9 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, Form(f): Form
         Ok(()) => state.store.create_organization(name, super::non_empty(&f.description)).await,
         Err(e) => Err(e),
     };
-    match created {
+    match outcome(created)? {
         Ok(o) => Ok(see_other(&format!("/organizations/{}", seg(&o.name)))),
-        Err(e) if super::on_form(&e) => {
-            Ok(c.render(StatusCode::UNPROCESSABLE_ENTITY, &home_view(&c, Some(e.to_string()))))
-        }
-        Err(e) => Err(e.into()),
+        Err(reason) => Ok(c.render(StatusCode::UNPROCESSABLE_ENTITY, &home_view(&c, Some(reason)))),
     }
 }
 
@@ -114,6 +117,8 @@ pub struct WsView {
     pub status: String,
     pub last_seen: String,
     pub version: String,
+    /// Deactivated by a manager (`desired_state`): the table offers "Reactivate".
+    pub deactivated: bool,
 }
 
 impl WsView {
@@ -125,15 +130,9 @@ impl WsView {
             status: w.status.clone(),
             last_seen: w.last_seen.as_deref().map(when).unwrap_or_else(|| "never".into()),
             version: w.version.clone().unwrap_or_else(|| "—".into()),
+            deactivated: w.desired_state == "deactivated",
         }
     }
-}
-
-/// The organization of the path, if the user belongs to it (else 404, as if it did not exist).
-pub async fn find_org(state: &AppState, c: &Ctx, key: &str) -> Result<OrganizationRow, Error> {
-    let missing = || Error::not_found(format!("No organization '{key}'."));
-    let o = state.store.get_organization_by_id_or_name(key).await?.ok_or_else(missing)?;
-    if c.sees_org(o.id) { Ok(o) } else { Err(missing()) }
 }
 
 /// The workspaces of `org` the user may see: all with an organization role, else those a grant
@@ -152,10 +151,15 @@ struct OrgPage {
     title: String,
     nav: Option<Nav>,
     org_seg: String,
+    tab: &'static str,
     description: String,
     role: String,
     workspaces: Vec<WsView>,
     can_manage: bool,
+    /// May delete workspaces (organization Admin).
+    can_admin: bool,
+    /// May delete the organization (super-user).
+    can_delete: bool,
     error: Option<String>,
     form_name: String,
     form_url: String,
@@ -167,6 +171,8 @@ struct OrgPage {
 struct WsTable {
     org_seg: String,
     workspaces: Vec<WsView>,
+    can_manage: bool,
+    can_admin: bool,
 }
 
 pub async fn org_view(
@@ -182,6 +188,7 @@ pub async fn org_view(
         title: format!("Organization {}", o.name),
         nav: Some(c.nav.clone()),
         org_seg: seg(&o.name),
+        tab: "workspaces",
         description: o.description.clone().unwrap_or_default(),
         role: c
             .org_role(o.id)
@@ -189,6 +196,8 @@ pub async fn org_view(
             .unwrap_or_else(|| if c.user.is_superuser { "super-user".into() } else { "workspace access only".into() }),
         workspaces,
         can_manage: c.can_manage(o.id),
+        can_admin: c.is_admin(o.id),
+        can_delete: c.user.is_superuser,
         form_name: form.0.to_string(),
         form_url: form.1.to_string(),
         status_ok: error.is_none(),
@@ -198,14 +207,13 @@ pub async fn org_view(
     Ok(c.render(status, &page))
 }
 
-async fn org_page(
+async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: http::Uri,
     Path(org): Path<String>,
 ) -> PageResult {
-    let mut c = ctx(&state, &headers, &uri).await?;
-    let o = find_org(&state, &c, &org).await?;
+    let (mut c, o) = org_page(&state, &headers, &uri, &org, Need::See, "see this organization").await?;
     Ok(org_view(&state, &mut c, &o, None, ("", "")).await?)
 }
 
@@ -220,8 +228,75 @@ async fn table(
     if headers.contains_key("hx-request") && crate::pages::session_user(&state, &headers).await.is_none() {
         return Ok(StatusCode::UNAUTHORIZED.into_response());
     }
-    let c = ctx(&state, &headers, &uri).await?;
-    let o = find_org(&state, &c, &org).await?;
+    let (c, o) = org_page(&state, &headers, &uri, &org, Need::See, "see this organization").await?;
     let workspaces = visible_workspaces(&state, &c, &o).await?.iter().map(WsView::of).collect();
-    Ok(c.render(StatusCode::OK, &WsTable { org_seg: seg(&o.name), workspaces }))
+    let t = WsTable { org_seg: seg(&o.name), workspaces, can_manage: c.can_manage(o.id), can_admin: c.is_admin(o.id) };
+    Ok(c.render(StatusCode::OK, &t))
+}
+
+const DELETE_WHAT: &str = "delete organizations";
+
+/// The confirm page of deleting `o`: what goes with it, counted.
+async fn delete_page(state: &AppState, c: &Ctx, o: &OrganizationRow) -> Result<Confirm, Error> {
+    let workspaces = state.store.list_workspaces(Some(o.id)).await?;
+    let teams = state.store.list_teams(Some(o.id)).await?.len();
+    let accounts = state.store.list_users(true, Some(o.id)).await?.len();
+    let grants = state.store.list_grants(&GrantFilter { organization_id: Some(o.id), ..Default::default() }).await?;
+    let org_seg = seg(&o.name);
+    let mut page = Confirm::new(
+        c,
+        format!("Delete organization {}", o.name),
+        format!("Delete the organization {} and everything it holds here?", o.name),
+        format!("/organizations/{org_seg}/delete"),
+        "Delete the organization",
+        format!("/organizations/{org_seg}"),
+    )
+    .consequence(format!(
+        "Its {} workspace(s) are deleted{}: their servers can no longer enroll or log anyone in through this control plane.",
+        workspaces.len(),
+        if workspaces.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", workspaces.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", "))
+        }
+    ))
+    .consequence(format!("Its {teams} team(s), {accounts} service account(s) with their API keys and {} role assignment(s) are deleted.", grants.len()))
+    .consequence("Users stay, without their roles here. The workspace servers' own data (runs, artifacts, stacks, secrets) is not touched.")
+    .consequence("This cannot be undone.");
+    if let Some(live) = workspaces.iter().find(|w| w.status == "available") {
+        page = page.consequence(format!(
+            "Workspace {} is running (last heartbeat {}); deactivate it first if you only want to stop access.",
+            live.name,
+            live.last_seen.as_deref().map(when).unwrap_or_else(|| "never".into())
+        ));
+    }
+    Ok(page.typed(&o.name))
+}
+
+/// `GET /organizations/{org}/delete`: the confirm page (super-users).
+async fn ask_delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: http::Uri,
+    Path(org): Path<String>,
+) -> PageResult {
+    let (c, o) = org_page(&state, &headers, &uri, &org, Need::Superuser, DELETE_WHAT).await?;
+    Ok(delete_page(&state, &c, &o).await?.show(&c, None))
+}
+
+/// `POST /organizations/{org}/delete`: with the name typed again, delete it; back to `/`.
+async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Form(f): Form<ConfirmForm>,
+) -> PageResult {
+    let back = format!("/organizations/{}/delete", seg(&org));
+    let (c, o) = org_form(&state, &headers, &back, &f.csrf, &org, Need::Superuser, DELETE_WHAT).await?;
+    let action = async {
+        state.store.delete_organization(o.id).await?;
+        tracing::info!(organization = %o.name, by = %c.user.username, "organization deleted from the dashboard");
+        Ok(())
+    };
+    delete_page(&state, &c, &o).await?.settle(&c, &f, action, "/").await
 }

@@ -16,6 +16,7 @@ use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use zenpro_types::Error;
 
+use super::form::CsrfForm;
 use super::{Ctx, Nav, PageResult, ctx, non_empty, post_ctx, seg, when};
 use crate::AppState;
 use crate::auth::TokenKind;
@@ -133,19 +134,10 @@ async fn password(State(state): State<AppState>, headers: HeaderMap, Form(f): Fo
     Ok(resp)
 }
 
-#[derive(Deserialize)]
-struct LogoutForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /logout`: drop the session cookie (CSRF-checked, so no one else can sign you out).
-async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LogoutForm>) -> PageResult {
+async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> PageResult {
     if !pages::csrf_ok(&headers, &f.csrf) {
-        return Err(super::PageError(super::error_page(
-            StatusCode::FORBIDDEN,
-            "The form expired or did not come from this site; reload the page and try again.",
-        )));
+        return Err(super::csrf_refused());
     }
     let mut resp = Redirect::to("/login?signed_out=1").into_response();
     resp.headers_mut().append(header::SET_COOKIE, pages::set_cookie(&state, SESSION_COOKIE, "", 0, "Lax"));

@@ -142,6 +142,32 @@ impl Store {
         self.all(q).await
     }
 
+    /// Remove a user (or service account) from an organization, in one transaction: its own
+    /// role assignments there and its memberships of the organization's teams. The numbers of
+    /// both removed.
+    pub async fn remove_org_member(&self, organization_id: Uuid, user_id: Uuid) -> Result<(u64, u64), Error> {
+        let mut tx = self.db().begin().await?;
+        let err = |e| crate::db::map_err(e, "conflict");
+        let grants = tx
+            .execute(q!(
+                "DELETE FROM role_assignments WHERE organization_id = ? AND user_id = ?",
+                organization_id,
+                user_id
+            ))
+            .await
+            .map_err(err)?;
+        let teams = tx
+            .execute(q!(
+                "DELETE FROM team_members WHERE user_id = ? AND team_id IN (SELECT id FROM teams WHERE organization_id = ?)",
+                user_id,
+                organization_id
+            ))
+            .await
+            .map_err(err)?;
+        tx.commit().await?;
+        Ok((grants, teams))
+    }
+
     /// Every grant a user or service account holds: its own and those of its teams.
     pub async fn grants_for_principal(&self, user_id: Uuid) -> Result<Vec<Grant>, Error> {
         self.all(q!(
