@@ -147,6 +147,9 @@ async fn cp_workspace_views() {
     let (dave_id, dave) = cp_user(&cp, &e, "dave", None).await;
     cp.ok(Method::POST, "/role_assignments", json!({"role": "Member", "user": dave_id, "organization": e.org_id}))
         .await;
+    let (s, _, body) = page(&cp, "/workspaces/ws1", Some(&dave)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("You have no role on this workspace") && !body.contains("views-runs"), "{body}");
     let (s, _, body) = page(&cp, "/workspaces/ws1/runs", Some(&dave)).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("You have no access to the runs"), "{body}");

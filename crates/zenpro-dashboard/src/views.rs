@@ -112,6 +112,8 @@ struct Filters {
     pipelines: Vec<(String, String, bool)>,
     tag: String,
     since: String,
+    /// The `project` of the page, kept by the form.
+    project: String,
 }
 
 #[derive(Template)]
@@ -549,6 +551,7 @@ async fn runs(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<Run
                 .collect(),
             tag,
             since,
+            project: q.project.clone().unwrap_or_default(),
         };
         Ok(Out::Page("Runs".into(), vec![Section { table: Some(t), ..Default::default() }], Some(filters)))
     }
