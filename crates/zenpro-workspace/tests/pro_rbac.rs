@@ -468,6 +468,14 @@ async fn pro_service_accounts_cookies_and_request_order() {
     let r = send_json(&ws, Method::POST, "/api/v1/stacks", &alice, json!({"name": "s", "components": {}})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
 
+    // `/users` and `/current-user` are dehydrated by the reference, but a user model embeds no
+    // governed model: nothing to ask the control plane.
+    let calls = ws.pro().unwrap().client.calls();
+    for path in ["/api/v1/users", "/api/v1/current-user", "/api/v1/tags"] {
+        assert_eq!(get(&ws, path, Some(&alice)).await.status, StatusCode::OK, "{path}");
+    }
+    assert_eq!(ws.pro().unwrap().client.calls(), calls);
+
     // A project-scoped list needs its project: a Pro server has no default project to use.
     let r = get(&ws, "/api/v1/pipelines", Some(&carol)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);

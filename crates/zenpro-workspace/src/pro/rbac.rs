@@ -10,9 +10,15 @@
 //! update, delete + `DELETE /rbac/resources`); the nested and derived routes in `nested`
 //! (steps, logs, hook invocations, run sub-routes, artifact/model versions and their links,
 //! run metadata, tag links, prune, sharing through `POST /users/resource_membership`); response
-//! dehydration in `dehydrate`. Not yet: `read_secret_value` on secrets/connectors, service
-//! accounts, read-only `POST /runs` of an existing run (create is always checked), dehydration of
-//! routes not governed here (`/users`, `/tags`, `/current-user`).
+//! dehydration in `dehydrate`; `read_secret_value` on `GET /secrets/{id}` (values null) and
+//! `GET /service_connectors/{id}` (secrets not expanded); `POST /runs` of an existing run
+//! (read only); service accounts (helpers below, called by `routes/service_accounts.rs`);
+//! project-scoped lists without a project (400, no default project in Pro); bodies that are not
+//! JSON objects reach the handler's 422 before any refusal. Not covered: `read_secret_value` on
+//! lists (lists carry no secret values here; connector lists with `expand_secrets=true` are not
+//! filtered per connector), required-field validation of object bodies before RBAC (a 403 can
+//! come where the reference answers 422). `/users` and `/current-user` need no dehydration: a
+//! user model embeds no governed model; tags are not dehydrated by the reference either.
 
 use std::sync::Arc;
 use std::time::Duration;
