@@ -1,6 +1,7 @@
 //! Text output: tables of list answers, and what a workspace server needs to enroll (Helm
 //! values for the official zenml chart and the equivalent `ZENML_SERVER_*` environment, per
-//! the Pro protocol §3–§4).
+//! the Pro protocol §3–§4, rendered by `zenpro_control::dashboard::enroll`, the same text the
+//! dashboard's create-workspace page shows).
 
 use serde_json::{Value, json};
 
@@ -34,45 +35,29 @@ impl Enrollment {
         })
     }
 
+    /// The control plane's rendering of the same values (one text for the dashboard and the CLI).
+    fn rendered(&self) -> zenpro_control::dashboard::enroll::Enrollment<'_> {
+        zenpro_control::dashboard::enroll::Enrollment {
+            organization_id: self.organization_id.clone(),
+            organization_name: &self.organization_name,
+            workspace_id: self.workspace_id.clone(),
+            workspace_name: &self.workspace_name,
+            enrollment_key: &self.enrollment_key,
+            api_url: self.api_url.clone(),
+            dashboard_url: self.dashboard_url.clone(),
+            workspace_url: &self.workspace_url,
+        }
+    }
+
     /// `server:` values of the zenml Helm chart (`server.pro.*`, `server.serverURL`).
     pub fn helm_values(&self) -> String {
-        let mut out = String::from("server:\n");
-        if !self.workspace_url.is_empty() {
-            out.push_str(&format!("  serverURL: {}\n", yaml_scalar(&self.workspace_url)));
-        }
-        out.push_str("  pro:\n    enabled: true\n");
-        for (key, value) in [
-            ("apiURL", &self.api_url),
-            ("dashboardURL", &self.dashboard_url),
-            ("organizationID", &self.organization_id),
-            ("organizationName", &self.organization_name),
-            ("workspaceID", &self.workspace_id),
-            ("workspaceName", &self.workspace_name),
-            ("enrollmentKey", &self.enrollment_key),
-        ] {
-            out.push_str(&format!("    {key}: {}\n", yaml_scalar(value)));
-        }
-        out
+        self.rendered().helm_values()
     }
 
     /// The same as `KEY=value` lines, as the chart renders them (plus the OAuth2 audience the
     /// zenml server requires).
     pub fn env_vars(&self) -> String {
-        let mut vars = vec![
-            ("ZENML_SERVER_DEPLOYMENT_TYPE", "cloud"),
-            ("ZENML_SERVER_PRO_API_URL", self.api_url.as_str()),
-            ("ZENML_SERVER_PRO_DASHBOARD_URL", self.dashboard_url.as_str()),
-            ("ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET", self.enrollment_key.as_str()),
-            ("ZENML_SERVER_PRO_OAUTH2_AUDIENCE", self.api_url.as_str()),
-            ("ZENML_SERVER_PRO_ORGANIZATION_ID", self.organization_id.as_str()),
-            ("ZENML_SERVER_PRO_ORGANIZATION_NAME", self.organization_name.as_str()),
-            ("ZENML_SERVER_PRO_WORKSPACE_ID", self.workspace_id.as_str()),
-            ("ZENML_SERVER_PRO_WORKSPACE_NAME", self.workspace_name.as_str()),
-        ];
-        if !self.workspace_url.is_empty() {
-            vars.push(("ZENML_SERVER_SERVER_URL", self.workspace_url.as_str()));
-        }
-        vars.iter().map(|(k, v)| format!("{k}={}\n", shell_value(v))).collect()
+        self.rendered().env_vars()
     }
 
     /// The text of `workspace create`: a header, the Helm values, the environment.
@@ -114,29 +99,7 @@ impl Enrollment {
     }
 }
 
-/// A YAML scalar: plain when that reads back as the same string, else double-quoted (a JSON
-/// string is a valid YAML double-quoted scalar).
-pub fn yaml_scalar(value: &str) -> String {
-    let safe_chars = value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@+".contains(c));
-    let starts_safe = value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '/' || c == '_');
-    let lower = value.to_ascii_lowercase();
-    let special = matches!(lower.as_str(), "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~")
-        || value.parse::<f64>().is_ok()
-        || value.starts_with("0x")
-        || value.starts_with("0o")
-        || value.contains(": ");
-    if safe_chars && starts_safe && !special { value.to_string() } else { Value::String(value.to_string()).to_string() }
-}
-
-/// A value for a `KEY=value` line that a POSIX shell, `docker --env-file` and dotenv all read
-/// back unchanged when it is plain; anything else is single-quoted for the shell.
-pub fn shell_value(value: &str) -> String {
-    if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@+,=%".contains(c)) {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
-}
+pub use zenpro_control::dashboard::enroll::{shell_value, yaml_scalar};
 
 /// A field of a JSON object by a dotted path, as display text: strings as they are, objects
 /// by their name (or username, or id), null and missing as "".
