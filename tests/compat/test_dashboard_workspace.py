@@ -1,4 +1,4 @@
-"""The workspace views in a real browser (Debian's Chromium driven by Playwright), OSS mode.
+"""The workspace views in a real browser (Debian's Chromium driven by Playwright), OSS and Pro mode.
 
 One of our workspace servers per module (SQLite); the real zenml 0.98.0 client makes, in one
 process (``pipelines/dashboard_pipelines.py``): a four-step run of ``ws_etl`` and the same pipeline
@@ -10,8 +10,16 @@ edges, cached steps marked), a step with its inputs/outputs and log location, ar
 versions, models and versions, stacks, components, secrets (names only: the value is in no page);
 filters the runs by status, pipeline, tag and date, pages through them, and signs out.
 
-Every page is saved as ``ws-NN-<name>.png`` in ``$ZENPRO_SCREENSHOT_DIR`` (default
-``tests/compat/screenshots/``), the runs list also in a phone-sized viewport.
+Pro mode: our control plane and our workspace server enrolled with it (SQLite); a control-plane
+user with the workspace role Admin runs the same pipelines (no fillers) with the real client logged
+in through the control plane. In Chromium: a view without a session goes to the control plane's
+login and back, the workspace page links to the views under ``/workspaces/<name>/``, the runs list,
+the run page with its DAG, a step, filters, lists, and the control plane's sign-out; an organization
+Member without a workspace role is refused (403 page).
+
+Every page is saved as ``ws-NN-<name>.png`` (OSS) or ``wsp-NN-<name>.png`` (Pro) in
+``$ZENPRO_SCREENSHOT_DIR`` (default ``tests/compat/screenshots/``), the OSS runs list also in a
+phone-sized viewport.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from zenpro_compat import servers
+from zenpro_compat import pro, servers
 from zenpro_compat.client import ZenClient
 from zenpro_compat.pro import CHROMIUM
 from zenpro_compat.runs import login as client_login
@@ -51,8 +59,9 @@ ETL_EDGES = {  # (from, to): artifact on the edge
 class Workspace:
     """Our workspace server with the client's runs, and one Chromium."""
 
-    def __init__(self, backend: str) -> None:
+    def __init__(self, backend: str, browser) -> None:
         self.backend = backend
+        self.browser = browser
         self.workdir = servers.new_workdir("zc-wsui-")
         self.db: servers.Database | None = None
         self.server: servers.Server | None = None
@@ -60,12 +69,8 @@ class Workspace:
         self.made: dict = {}
         self.shot_no = 0
         self.pages_seen: list[str] = []
-        self._pw = None
-        self.browser = None
 
     def start(self) -> "Workspace":
-        from playwright.sync_api import sync_playwright
-
         self.db = servers.Database.create(self.backend, self.workdir / "db")
         self.server = servers.Server(servers.ZENPRO, self.db, self.workdir / "server").start()
         self.client = ZenClient("dashboard-ws", self.workdir / "client", server=self.server)
@@ -78,19 +83,12 @@ class Workspace:
                     "train_status": "completed", "filler_runs": str(FILLERS)}
         for key, value in expected.items():
             assert self.made.get(key) == value, f"{key}: {self.made.get(key)!r}\n" + result.describe()
-        self._pw = sync_playwright().start()
-        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         SHOTS.mkdir(parents=True, exist_ok=True)
         for old in SHOTS.glob("ws-*.png"):  # one run's pages, numbered in order
             old.unlink()
         return self
 
     def close(self) -> None:
-        for closer in (lambda: self.browser and self.browser.close(), lambda: self._pw and self._pw.stop()):
-            try:
-                closer()
-            except Exception:  # noqa: BLE001 - best effort at teardown
-                pass
         if self.server is not None:
             self.server.stop()
         if self.db is not None:
@@ -123,10 +121,29 @@ class Workspace:
 
 
 @pytest.fixture(scope="module")
-def ws(backend: str, target_kind: str):
+def browser(target_kind: str):
+    """One Chromium for the module (Playwright's sync API runs one instance per thread)."""
     if target_kind != servers.ZENPRO:
-        pytest.skip("the workspace views are ours: the Python server has its own (React) dashboard")
-    env = Workspace(backend)
+        pytest.skip("the workspace views and the control plane are ours: the Python server has its own "
+                    "(React) dashboard")
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+    except BaseException:
+        pw.stop()
+        raise
+    yield chromium
+    try:
+        chromium.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture(scope="module")
+def ws(backend: str, browser):
+    env = Workspace(backend, browser)
     try:
         env.start()
     except servers.ServerStartError as e:
@@ -549,3 +566,198 @@ def test_sign_out(ws: Workspace, page):
         assert page.url.startswith(ws.url("/login")), (path, page.url)
         expect()(page.locator("form.login h1")).to_have_text("Log in to the workspace")
     assert len(ws.pages_seen) >= 25, ws.pages_seen
+
+
+# ----------------------------------------------------------------------------- Pro mode
+PRO_ORG, PRO_WS, PRO_USER = "acme-views", "ws-views", "dana"
+
+
+class ProWorkspaceViews:
+    """Our control plane, our workspace server enrolled in Pro mode (SQLite), runs made by the
+    real client logged in through the control plane, and one Chromium."""
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
+        self.workdir = servers.new_workdir("zc-wspui-")
+        self.cp = pro.ControlPlane(self.workdir / "cp")
+        self.db: servers.Database | None = None
+        self.ws: pro.OurProWorkspace | None = None
+        self.client: ZenClient | None = None
+        self.password = "Dana-pw-" + os.urandom(4).hex()
+        self.outsider_password = "Olaf-pw-" + os.urandom(4).hex()
+        self.made: dict = {}
+        self.shot_no = 0
+
+    def start(self) -> "ProWorkspaceViews":
+        self.cp.start()
+        self.cp.admin_login()
+        self.cp.admin_ok("org", "create", PRO_ORG)
+        port = servers.free_port()
+        enrollment = self.cp.admin_json("workspace", "create", PRO_WS, "--org", PRO_ORG,
+                                        "--url", f"http://127.0.0.1:{port}", "--output", "json")
+        self.db = servers.Database.create(servers.SQLITE, self.workdir / "db")
+        self.ws = pro.OurProWorkspace(self.workdir / "ws", port, self.cp, enrollment, self.db).start()
+        self.cp.admin_ok("user", "create", PRO_USER, "--password", self.password)
+        self.cp.admin_ok("role", "grant", "--user", PRO_USER, "--workspace", PRO_WS, "--role", "Admin")
+        self.cp.admin_ok("user", "create", "olaf", "--password", self.outsider_password)
+        self.cp.admin_ok("role", "grant", "--user", "olaf", "--org", PRO_ORG, "--role", "Member")
+
+        # The real client: a control-plane login, then the workspace (external login), a project.
+        self.client = ZenClient("dashboard-wsp", self.workdir / "client", env={"ZENML_PRO_API_URL": self.cp.api_url})
+        pro.store_pro_token(self.client, self.cp, PRO_USER, self.password).ok()
+        pro.connect_with_pro_token(self.client, self.ws).ok()
+        self.client.zenml("project", "register", "views", "--set").ok()
+        shutil.copy(PIPELINES, self.client.home / PIPELINES.name)
+        result = self.client.run([str(servers.venv_bin() / "python"), PIPELINES.name, "0"], timeout=600).ok()
+        self.made = result.values()
+        assert self.made.get("etl_cached_status") == "completed" and self.made.get("broken_status") == "failed", (
+            result.describe())
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for old in SHOTS.glob("wsp-*.png"):
+            old.unlink()
+        return self
+
+    def close(self) -> None:
+        for proc in (self.ws, self.cp):
+            if proc is not None:
+                proc.stop()
+        if self.db is not None:
+            self.db.drop()
+        servers.remove_workdir(self.workdir)
+
+    def url(self, path: str) -> str:
+        return self.cp.url + path
+
+    def views(self, path: str = "/") -> str:
+        return self.cp.url + f"/workspaces/{PRO_WS}" + path
+
+    def page(self):
+        page = self.browser.new_context().new_page()
+        page.set_default_timeout(20000)
+        return page
+
+    def shot(self, page, name: str) -> None:
+        assert SECRET_VALUE not in page.content(), f"the secret's value is shown on {page.url}"
+        self.shot_no += 1
+        page.screenshot(path=str(SHOTS / f"wsp-{self.shot_no:02d}-{name}.png"), full_page=True)
+
+    def report_sections(self) -> list[tuple[str, str]]:
+        out = [(f"log: {p.label}", p.log_tail(60)) for p in (self.cp, self.ws) if p is not None]
+        if self.client is not None and self.client.history:
+            out.append(("client: last commands", "\n\n".join(r.describe() for r in self.client.history[-3:])))
+        if self.cp.admin_history:
+            out.append(("zenpro admin: last commands", self.cp.admin_transcript(3)))
+        return out
+
+
+@pytest.fixture(scope="module")
+def pro_views(backend: str, browser):
+    env = ProWorkspaceViews(browser)
+    try:
+        env.start()
+    except (pro.ProcessStartError, servers.ServerStartError) as e:
+        sections = "\n\n".join(f"----- {title} -----\n{text}" for title, text in env.report_sections())
+        env.close()
+        pytest.fail(f"{e}\n\n{sections}", pytrace=False)
+    except BaseException:
+        env.close()
+        raise
+    yield env
+    env.close()
+
+
+def cp_login(page, username: str, password: str) -> None:
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login")
+    page.wait_for_load_state()
+
+
+def test_pro_workspace_views_from_the_control_plane(pro_views: ProWorkspaceViews):
+    env = pro_views
+    page = env.page()
+    try:
+        # A workspace view without a control-plane session: to the control plane's login, and back.
+        page.goto(env.views("/runs"))
+        assert page.url.startswith(env.url("/login?next=")), page.url
+        env.shot(page, "cp-login")
+        cp_login(page, PRO_USER, env.password)
+        heading(page, "Runs")
+        assert page.url == env.views("/runs"), page.url
+
+        # The workspace page links to the views.
+        page.goto(env.url(f"/workspaces/{PRO_WS}"))
+        expect()(page.locator("#views-runs")).to_be_visible()
+        assert page.locator("#workspace-views").inner_text().count("Browse this workspace as dana") == 1
+        env.shot(page, "workspace-page")
+        follow(page, "#views-runs")
+        heading(page, "Runs")
+        assert page.url == env.views("/runs"), page.url
+        assert page.locator("header nav a").evaluate_all("as => as.map(a => a.getAttribute('href'))") == [
+            f"/workspaces/{PRO_WS}" + p for p in
+            ("/", "/pipelines", "/runs", "/artifacts", "/models", "/stacks", "/components", "/secrets")]
+        expect()(page.locator("#views-home")).to_have_attribute("href", f"/workspaces/{PRO_WS}")
+        assert pager(page) == "Page 1 of 1 (4 items)"
+        assert [r.split("-")[0] for r in column(page, "run")] == ["ws_train", "ws_broken", "ws_etl", "ws_etl"]
+        assert set(column(page, "owner")) == {PRO_USER}
+        env.shot(page, "runs")
+
+        # The run page with its DAG, and a step.
+        follow(page, run_link(page, env.made["etl_cached_run"]))
+        expect()(page.locator("main h1")).to_have_text(re.compile(r"^Run ws_etl-"))
+        assert page.url == env.views(f"/runs/{env.made['etl_cached_run']}")
+        assert_dag(page, {s: "cached" for s in ETL_STEPS}, ETL_EDGES)
+        env.shot(page, "run-dag-cached")
+        follow(page, dag_node(page, "report"))
+        heading(page, "Step report")
+        assert page.url.startswith(env.views("/steps/"))
+        assert kv(page)["status"] == "cached"
+        assert dict(zip(column(page, "name", 0), column(page, "artifact version", 0))) == {
+            "count": "row_count v1", "rows": "clean_rows v1"}
+        env.shot(page, "step")
+        page.goto(env.views(f"/runs/{env.made['broken_run']}"))
+        assert_dag(page, {"load_rows": "completed", "explode": "failed"}, {("load_rows", "explode"): "raw_rows"})
+        env.shot(page, "run-dag-failed")
+
+        # Filter: by status, by pipeline.
+        nav(page, "Runs", "Runs")
+        filter_runs(page, status="failed")
+        assert column(page, "pipeline") == ["ws_broken"]
+        assert page.url.startswith(env.views("/runs?"))
+        env.shot(page, "runs-filter-status")
+        filter_runs(page, pipeline="ws_etl")
+        assert column(page, "pipeline") == ["ws_etl", "ws_etl"]
+        env.shot(page, "runs-filter-pipeline")
+
+        # The other lists, through the navigation.
+        nav(page, "Pipelines", "Pipelines")
+        assert sorted(column(page, "name")) == ["ws_broken", "ws_etl", "ws_train"]
+        nav(page, "Models", "Models")
+        assert column(page, "name") == ["ws_model"]
+        nav(page, "Secrets", "Secrets")
+        assert column(page, "name") == [SECRET_NAME]
+        env.shot(page, "secrets")
+
+        # Sign out (the control plane's session): the views go back to the login.
+        follow(page, "header button:text-is('Log out')")
+        expect()(page.locator("#signed-out")).to_have_text("You are signed out.")
+        env.shot(page, "signed-out")
+        page.goto(env.views("/runs"))
+        assert page.url.startswith(env.url("/login?next=")), page.url
+    finally:
+        page.context.close()
+
+
+def test_pro_views_refuse_a_member_without_a_workspace_role(pro_views: ProWorkspaceViews):
+    env = pro_views
+    page = env.page()
+    try:
+        page.goto(env.views("/runs"))
+        cp_login(page, "olaf", env.outsider_password)
+        assert "have no access to the runs" in page.locator("body").inner_text(), page.content()
+        assert page.locator("main table").count() == 0
+        env.shot(page, "no-role-refused")
+        resp = page.goto(env.views(f"/runs/{env.made['etl_run']}"))
+        assert resp.status == 403, resp.status
+    finally:
+        page.context.close()
