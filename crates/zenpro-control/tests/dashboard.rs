@@ -323,6 +323,21 @@ async fn workspace_deactivate_reactivate_and_delete_follow_the_admin_api_rules()
     assert_eq!(links_of_class(&page.body, "ws-delete"), ["/workspaces/alpha/delete"]);
     let table = admin.get("/organizations/acme/workspaces_table").await;
     assert_eq!(links_of_class(&table.body, "ws-delete"), ["/workspaces/alpha/delete"], "the htmx partial too");
+    // The workspace page offers the same actions by the same rule.
+    let page = admin.get("/workspaces/alpha").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(links_of_class(&page.body, "ws-deactivate"), ["/workspaces/alpha/deactivate"]);
+    assert_eq!(links_of_class(&page.body, "ws-delete"), ["/workspaces/alpha/delete"]);
+    assert!(links_of_class(&page.body, "ws-reactivate").is_empty(), "alpha is not deactivated");
+    let page = carol.get("/workspaces/alpha").await;
+    assert_eq!(links_of_class(&page.body, "ws-deactivate"), ["/workspaces/alpha/deactivate"]);
+    assert!(links_of_class(&page.body, "ws-delete").is_empty(), "a Manager gets no delete link");
+    let page = bob.get("/workspaces/alpha").await;
+    assert_eq!(page.status, StatusCode::OK, "a Member sees the workspace page");
+    for class in ["ws-deactivate", "ws-reactivate", "ws-delete"] {
+        assert!(links_of_class(&page.body, class).is_empty(), "{class} offered to a Member");
+    }
+    assert!(!page.body.contains("id=\"ws-actions\""));
 
     // A Member is refused the confirm page and the POST (with a valid CSRF token); nothing changes.
     assert_eq!(bob.get("/workspaces/alpha/deactivate").await.status, StatusCode::FORBIDDEN);
@@ -351,6 +366,9 @@ async fn workspace_deactivate_reactivate_and_delete_follow_the_admin_api_rules()
     assert_eq!(offered().await, 0);
     let page = carol.get("/organizations/acme").await;
     assert_eq!(links_of_class(&page.body, "ws-reactivate"), ["/workspaces/alpha/reactivate"]);
+    let page = carol.get("/workspaces/alpha").await;
+    assert_eq!(links_of_class(&page.body, "ws-reactivate"), ["/workspaces/alpha/reactivate"]);
+    assert!(links_of_class(&page.body, "ws-deactivate").is_empty(), "deactivated: reactivate only");
     let p = carol.post("/workspaces/alpha/reactivate", &[]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(alpha().await.unwrap().desired_state, "available");

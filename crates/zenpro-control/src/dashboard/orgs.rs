@@ -13,7 +13,6 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use zenpro_types::Error;
 
-pub use super::form::find_org;
 use super::form::{Confirm, ConfirmForm, Need, org_form, org_page, outcome};
 use super::{Ctx, Nav, PageResult, ctx, post_ctx, see_other, seg, when};
 use crate::AppState;

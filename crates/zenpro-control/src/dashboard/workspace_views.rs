@@ -136,7 +136,9 @@ impl CpSource {
         let back: Uri = cp.original.parse().unwrap_or_else(|_| Uri::from_static("/"));
         let c = super::ctx(state, headers, &back).await.map_err(|e| e.0)?;
         let session = pages::cookie(headers, SESSION_COOKIE).unwrap_or_default();
-        let (w, _org) = super::workspaces::find_ws(state, &c, &cp.name).await.map_err(page)?;
+        let (w, _org) = super::form::checked_ws(state, &c, &cp.name, super::form::Need::See, super::workspaces::SEE_WS)
+            .await
+            .map_err(page)?;
         let ws_page = format!("/workspaces/{}", seg(&w.name));
         let refuse = |status: StatusCode, msg: String| error_page(status, &msg);
         let allowed = crate::routes::client::accessible_workspaces(state, &c.user)

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use zenpro_types::Error;
 
 use super::enroll::Enrollment;
-use super::orgs::{WsView, find_org, org_view};
+use super::form::{CsrfForm, Need, checked_ws, org_form, outcome};
+use super::orgs::{WsView, org_view};
 use super::{Ctx, Nav, PageResult, ctx, post_ctx, seg, when};
 use crate::AppState;
 use crate::auth::new_enrollment_key;
@@ -98,10 +99,9 @@ async fn create(
     Form(f): Form<CreateForm>,
 ) -> PageResult {
     let back = format!("/organizations/{}", seg(&org));
-    let mut c = post_ctx(&state, &headers, &back, &f.csrf).await?;
-    let o = find_org(&state, &c, &org).await?;
-    c.require_manage(o.id, "create workspaces in this organization")?;
-    c.set_current(o.id);
+    let (mut c, o) =
+        org_form(&state, &headers, &back, &f.csrf, &org, Need::Manage, "create workspaces in this organization")
+            .await?;
     let name = f.name.trim();
     let made = async {
         check_name(name, "workspace")?;
@@ -111,12 +111,15 @@ async fn create(
         Ok::<_, Error>((w, key))
     }
     .await;
-    match made {
+    match outcome(made)? {
         Ok((w, key)) => Ok(c.render(StatusCode::OK, &key_page(&state, &c, &w, &o, &key, false))),
-        Err(e) if super::on_form(&e) => Ok(org_view(&state, &mut c, &o, Some(e.to_string()), (&f.name, &f.url)).await?),
-        Err(e) => Err(e.into()),
+        Err(reason) => Ok(org_view(&state, &mut c, &o, Some(reason), (&f.name, &f.url)).await?),
     }
 }
+
+/// Completes "You are not allowed to …" for the workspace page and views (never shown in
+/// practice: whoever sees a workspace sees its organization).
+pub(super) const SEE_WS: &str = "see this workspace";
 
 #[derive(Template)]
 #[template(path = "workspace.html")]
@@ -132,22 +135,11 @@ struct WorkspacePage {
     desired_state: String,
     state_reason: String,
     created: String,
+    /// May rotate the key, deactivate and reactivate (Admin or Manager of the organization).
     can_manage: bool,
+    /// May delete the workspace (organization Admin).
+    can_admin: bool,
     can_log_in: bool,
-}
-
-/// The workspace of the path, if the user may see it (organization role, or a grant on it).
-pub(super) async fn find_ws(state: &AppState, c: &Ctx, key: &str) -> Result<(WorkspaceRow, OrganizationRow), Error> {
-    let missing = || Error::not_found(format!("No workspace '{key}'."));
-    let w = state.store.get_workspace_by_id_or_name(key).await?.ok_or_else(missing)?;
-    let visible = c.user.is_superuser
-        || c.org_role(w.organization_id).is_some()
-        || c.grants.iter().any(|g| g.workspace_id == Some(w.id));
-    if !visible {
-        return Err(missing());
-    }
-    let o = state.store.get_organization(w.organization_id).await?.ok_or_else(missing)?;
-    Ok((w, o))
 }
 
 /// `GET /workspaces/{name or id}`.
@@ -158,7 +150,7 @@ async fn page(
     Path(name): Path<String>,
 ) -> PageResult {
     let mut c = ctx(&state, &headers, &uri).await?;
-    let (w, o) = find_ws(&state, &c, &name).await?;
+    let (w, o) = checked_ws(&state, &c, &name, Need::See, SEE_WS).await?;
     c.set_current(o.id);
     let can_log_in = crate::routes::client::accessible_workspaces(&state, &c.user).await?.iter().any(|a| a.id == w.id);
     let p = WorkspacePage {
@@ -173,16 +165,11 @@ async fn page(
         desired_state: w.desired_state.clone(),
         state_reason: w.state_reason.clone().unwrap_or_default(),
         created: when(&w.created),
-        can_manage: c.can_manage(o.id),
+        can_manage: c.may(o.id, Need::Manage),
+        can_admin: c.may(o.id, Need::Admin),
         can_log_in,
     };
     Ok(c.render(StatusCode::OK, &p))
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /workspaces/{name}/enrollment_key`: a new key, the old one stops working at once.
@@ -194,8 +181,7 @@ async fn rotate(
 ) -> PageResult {
     let back = format!("/workspaces/{}", seg(&name));
     let mut c = post_ctx(&state, &headers, &back, &f.csrf).await?;
-    let (w, o) = find_ws(&state, &c, &name).await?;
-    c.require_manage(o.id, "rotate this workspace's enrollment key")?;
+    let (w, o) = checked_ws(&state, &c, &name, Need::Manage, "rotate this workspace's enrollment key").await?;
     c.set_current(o.id);
     let (key, hash) = new_enrollment_key()?;
     state.store.set_enrollment_key_hash(w.id, &hash).await?;
