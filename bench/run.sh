@@ -2,6 +2,8 @@
 # The zenpro benchmark: our server against the Python reference server (zenml 0.98.0) on one seeded DB.
 #
 #   bench/run.sh [--backend sqlite|mariadb|both] [--runs N] [--quick] [--large N] [more options of bench.py]
+#   bench/run.sh dashboard [--debug] [--backend sqlite|mariadb] [--runs N] [--reps N] [--timeout S] [--keep]
+#                the dashboard page render times (dashboard.py, issue 7); --debug: the debug binary, no build
 #
 #   --backend    which database (default sqlite); mariadb needs MariaDB on 127.0.0.1:3306, root without password
 #   --runs N     seeded pipeline runs for the main measurements (default 10000)
@@ -23,10 +25,17 @@ VENV="${ZENPRO_BENCH_VENV:-$REPO/tests/compat/.venv}"
 
 BUILD=1
 RECAPTURE=0
+SCRIPT=bench.py
+PROFILE=release
 PASS=()
+if [ "${1:-}" = dashboard ]; then
+  SCRIPT=dashboard.py
+  shift
+fi
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
+    --debug) PROFILE=debug; BUILD=0 ;;
     --recapture) RECAPTURE=1 ;;
     *) PASS+=("$arg") ;;
   esac
@@ -35,7 +44,7 @@ done
 # The virtualenv: zenml[server]==0.98.0 (client + reference server + pymysql), made once by setup.sh.
 ZENPRO_COMPAT_VENV="$VENV" "$REPO/tests/compat/setup.sh"
 
-if ! command -v wrk >/dev/null 2>&1; then
+if [ "$SCRIPT" = bench.py ] && ! command -v wrk >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "bench: installing wrk (apt-get)" >&2
     apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
@@ -45,13 +54,13 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 
-BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/zenpro"
+BIN="${CARGO_TARGET_DIR:-$REPO/target}/$PROFILE/zenpro"
 if [ "$BUILD" = 1 ]; then
   echo "bench: cargo build --release -p zenpro" >&2
   (cd "$REPO" && cargo build --release -p zenpro)
 fi
 if [ ! -x "$BIN" ]; then
-  echo "bench: no release binary at $BIN" >&2
+  echo "bench: no $PROFILE binary at $BIN" >&2
   exit 2
 fi
 
@@ -61,4 +70,7 @@ if [ "$RECAPTURE" = 1 ] || [ ! -f "$TEMPLATE" ]; then
 fi
 
 cd "$HERE"
+if [ "$SCRIPT" = dashboard.py ]; then
+  exec "$VENV/bin/python" dashboard.py --venv "$VENV" --zenpro-bin "$BIN" --build "$PROFILE" --template "$TEMPLATE" "${PASS[@]}"
+fi
 exec "$VENV/bin/python" bench.py --venv "$VENV" --zenpro-bin "$BIN" --template "$TEMPLATE" "${PASS[@]}"
