@@ -279,6 +279,11 @@ async fn pro_rbac_nested_routes() {
 
     // Step lists are restricted through the allowed runs of the project.
     let steps = format!("/api/v1/steps?project={p1}");
+    for path in ["/api/v1/steps", "/api/v1/artifact_versions", "/api/v1/model_versions", "/api/v1/hook_invocations"] {
+        let r = get(ws, path, Some(&carol)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path} without a project: {}", r.json);
+        assert_eq!(r.json["detail"][1], "Project scope missing from the filter");
+    }
     assert_eq!(get(ws, &steps, Some(&carol)).await.json["total"], 1);
     assert_eq!(get(ws, &steps, Some(&alice)).await.json["total"], 1);
     let r = get(ws, &steps, Some(&bob)).await;

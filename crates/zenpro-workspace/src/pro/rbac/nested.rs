@@ -382,7 +382,15 @@ pub async fn authorize(
     let run = |parts: Parts, body: Body| next.run(Request::from_parts(parts, body));
     match route {
         Route::ListVia { parent_rt, column } => {
-            let project = project_id(state, query_value(&parts, "project").as_deref()).await?;
+            let given = query_value(&parts, "project").filter(|p| !p.is_empty());
+            let path = parts.uri.path();
+            let top_level = ["steps", "hook_invocations", "artifact_versions", "model_versions"]
+                .contains(&path.strip_prefix("/api/v1").unwrap_or(path).trim_matches('/'));
+            if given.is_none() && top_level {
+                // `set_filter_project_scope`: a Pro server has no default project to use.
+                return Err(Error::bad_request("Project scope missing from the filter"));
+            }
+            let project = project_id(state, given.as_deref()).await?;
             let restriction = match project {
                 // As the other project-scoped lists: without a project only owned rows.
                 None => Some(Restriction { ids: Vec::new(), owner: me, column }),
