@@ -3,16 +3,28 @@
 //! the admin API (`access.rs`): a page never shows an action its user may not post, and every
 //! POST re-checks the permission and the CSRF token (`pages::csrf_ok`).
 //!
-//! Pages: `/` (organizations), `/organizations/{org}` (workspaces), its members, teams and
-//! service accounts, `/workspaces/{name}` (the page a Pro workspace server redirects `/` to),
-//! `/profile`, `POST /logout`, and `/api/auth/login` (the browser login a Python workspace in Pro
-//! mode sends its users to). Destructive actions (deactivate or delete a workspace, delete a team
-//! or an organization, remove a member) have a confirm page first (`form::Confirm`). Every page
-//! works without JavaScript; htmx only refreshes the workspace table and `cp.js` only adds the
-//! copy buttons and the auto-submitting org switcher.
+//! Pages (docs/control-plane.md "Dashboard" has who sees what):
 //!
-//! `form.rs` holds what every page and form repeats: the organization (or object) of the path
-//! checked for a role, the CSRF-checked POST, and how a refused change ends.
+//! * `/` (organizations; super-users create them), `/switch` (the org switcher);
+//! * `/organizations/{org}` (workspaces, their htmx-polled table; Admins/Managers create them),
+//!   its members, teams and service accounts (`members.rs`, `teams.rs`, `accounts.rs`);
+//! * `/workspaces/{name}` (`workspaces.rs`: details, enrollment key rotation; the page a Pro
+//!   workspace server redirects `/` to) and its actions `/workspaces/{name}/deactivate`,
+//!   `…/reactivate`, `…/delete` (`ws_admin.rs`);
+//! * `/workspaces/{name}/...` (`workspace_views.rs`): the workspace views of `zenpro-dashboard`
+//!   (runs with their DAG, pipelines, artifacts, models and model versions, stacks, components,
+//!   secrets), fetched from the workspace server as the signed-in user through external login,
+//!   the workspace token cached per (session, workspace);
+//! * `/profile`, `POST /logout`, and `/api/auth/login` (the browser login a Python workspace in
+//!   Pro mode sends its users to).
+//!
+//! Destructive actions (deactivate or delete a workspace, delete a team or an organization,
+//! remove a member) have a confirm page first (`form::Confirm`). Every page works without
+//! JavaScript; htmx only refreshes the workspace table and `cp.js` only adds the copy buttons and
+//! the auto-submitting org switcher.
+//!
+//! `form.rs` holds what every page and form repeats: the organization (or workspace, team) of the
+//! path checked for a role, the CSRF-checked POST, how a refused change ends, the confirm step.
 
 mod accounts;
 pub mod enroll;
