@@ -19,8 +19,21 @@ use crate::dag::{self, Edge, Node};
 use crate::{ApiTarget, SharedSource};
 
 const CSRF_COOKIE: &str = "zenpro_csrf";
-const RUN_STATUSES: &[&str] =
-    &["initializing", "provisioning", "running", "completed", "failed", "cached", "stopping", "stopped", "retrying"];
+const RUN_STATUSES: &[&str] = &[
+    "initializing",
+    "provisioning",
+    "queued",
+    "running",
+    "completed",
+    "failed",
+    "retrying",
+    "paused",
+    "resuming",
+    "stopping",
+    "stopped",
+    "cancelling",
+    "cancelled",
+];
 const PAGE_SIZE: u32 = 25;
 
 /// Shared by the handlers: the token source and one HTTP client (connection pool).
@@ -497,7 +510,8 @@ async fn runs(Extension(v): Extension<Arc<Views>>, p: Parts, Query(q): Query<Run
         }
         let tag = q.tag.clone().unwrap_or_default();
         if !tag.is_empty() {
-            api.push_str(&format!("&tag={}", enc(&tag)));
+            // The 0.98 runs filter calls it `tags` (an unknown `tag` would be ignored).
+            api.push_str(&format!("&tags={}", enc(&tag)));
             keep.push_str(&format!("&tag={}", enc(&tag)));
         }
         let since = q.since.clone().unwrap_or_default();
@@ -731,14 +745,13 @@ async fn step(Extension(v): Extension<Arc<Views>>, p: Parts, Path(id): Path<Stri
         let headers = ["name", "artifact version", "uri"];
         let inputs = artifact_rows(&c, x.pointer("/resources/inputs").unwrap_or(&Value::Null));
         let outputs = artifact_rows(&c, x.pointer("/resources/outputs").unwrap_or(&Value::Null));
-        let sections = vec![
+        let sections: Vec<Section> = vec![
             info,
             Section { title: "Inputs".into(), table: Some(table(&headers, inputs)), ..Default::default() },
             Section { title: "Outputs".into(), table: Some(table(&headers, outputs)), ..Default::default() },
             Section { title: "Logs".into(), table: Some(table(&["location", "source"], logs)), ..Default::default() },
-            md,
-            cfg,
         ];
+        let sections = sections.into_iter().chain(md.pre.is_some().then_some(md)).chain([cfg]).collect();
         Ok(Out::Page(format!("Step {}", s(&x, "/name")), sections, None))
     }
     .await;
@@ -802,7 +815,7 @@ async fn artifact_version(Extension(v): Extension<Arc<Views>>, p: Parts, Path(id
         let id = uuid_param(&id)?;
         let x = c.get(&format!("/artifact_versions/{id}?hydrate=true")).await?;
         let art_id = s(&x, "/body/artifact/id");
-        let producer = s(&x, "/metadata/producer_step_run_id");
+        let producer = s(&x, "/resources/producer_step_run_id");
         let mut info = section("");
         info.kv = vec![
             ("artifact".into(), link(s(&x, "/body/artifact/name"), c.href(&format!("/artifacts/{art_id}")))),
