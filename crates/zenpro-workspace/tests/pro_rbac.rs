@@ -115,6 +115,25 @@ async fn pro_rbac_owner_skips_the_control_plane() {
     assert_eq!(ws.pro().unwrap().client.calls(), calls, "read and read_secret_value decisions are cached");
     let r = send_json(&ws, Method::DELETE, &format!("/api/v1/secrets/{sid}"), &viewer, Value::Null).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+
+    // A service connector's secrets: the owner sees them, a Viewer (no `read_secret_value`) gets
+    // the non-secret configuration, on a single GET and in an expanded list.
+    let body = json!({"name": "dock", "connector_type": "docker", "auth_method": "password",
+                      "resource_types": ["docker-registry"],
+                      "configuration": {"password": "s3cr3t", "username": "u", "registry": "r.io"}});
+    let r = send_json(&ws, Method::POST, "/api/v1/service_connectors", &dev, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let cid = r.json["id"].as_str().unwrap().to_string();
+    let conf = |v: &Value| v["metadata"]["configuration"].clone();
+    let r = get(&ws, &format!("/api/v1/service_connectors/{cid}"), Some(&dev)).await;
+    assert_eq!(conf(&r.json)["password"], "s3cr3t", "{}", r.json);
+    let r = get(&ws, &format!("/api/v1/service_connectors/{cid}"), Some(&viewer)).await;
+    assert_eq!((r.status, conf(&r.json)), (StatusCode::OK, json!({"registry": "r.io"})), "{}", r.json);
+    let list = "/api/v1/service_connectors?hydrate=True&expand_secrets=True";
+    let r = get(&ws, list, Some(&viewer)).await;
+    assert_eq!(conf(&r.json["items"][0]), json!({"registry": "r.io"}), "{}", r.json);
+    let r = get(&ws, list, Some(&dev)).await;
+    assert_eq!(conf(&r.json["items"][0])["password"], "s3cr3t", "{}", r.json);
 }
 
 fn id_of(v: &Value) -> String {

@@ -11,13 +11,14 @@
 //! (steps, logs, hook invocations, run sub-routes, artifact/model versions and their links,
 //! run metadata, tag links, prune, sharing through `POST /users/resource_membership`); response
 //! dehydration in `dehydrate`; `read_secret_value` on `GET /secrets/{id}` (values null) and
-//! `GET /service_connectors/{id}` (secrets not expanded); `POST /runs` of an existing run
+//! `GET /service_connectors/{id}` (secrets not expanded) and connector lists with
+//! `expand_secrets=true` (per connector, in `routes/connectors.rs`); `POST /runs` of an existing run
 //! (read only); service accounts (helpers below, called by `routes/service_accounts.rs`);
 //! project-scoped lists without a project (400, no default project in Pro); bodies that are not
 //! JSON objects reach the handler's 422 before any refusal. Not covered: `read_secret_value` on
-//! lists (lists carry no secret values here; connector lists with `expand_secrets=true` are not
-//! filtered per connector), required-field validation of object bodies before RBAC (a 403 can
-//! come where the reference answers 422). `/users` and `/current-user` need no dehydration: a
+//! secret lists (they carry no values here, so the reference's extra call is skipped),
+//! required-field validation of object bodies before RBAC (a 403 can come where the reference
+//! answers 422). `/users` and `/current-user` need no dehydration: a
 //! user model embeds no governed model; tags are not dehydrated by the reference either.
 
 use std::sync::Arc;
@@ -347,6 +348,19 @@ pub async fn service_account_deleted(state: &AppState, account: Uuid) {
     if let Some(pro) = state.pro() {
         nested::notify_deleted(pro, &[resource("service_account", None, Some(account))]).await;
     }
+}
+
+/// The ids of `resource_type` whose secret values the caller may read in a list
+/// (`allowed_resource_ids(..., READ_SECRET_VALUE)`): `None` = all (or not Pro mode, or a
+/// workspace-local caller); owned rows are the caller's to allow on top.
+pub async fn secret_value_ids(
+    state: &AppState,
+    auth: &Auth,
+    resource_type: &str,
+) -> Result<Option<Arc<Vec<Uuid>>>, Error> {
+    let Some(pro) = state.pro() else { return Ok(None) };
+    let Some(cp_user) = auth.user.external_user_id.as_deref().map(parse_id) else { return Ok(None) };
+    allowed_ids(pro, cp_user, resource_type, READ_SECRET_VALUE).await
 }
 
 /// The action that lets a non-owner see secret values (`Action.READ_SECRET_VALUE`).

@@ -116,7 +116,7 @@ fn opt_datetime(field: &str, s: &Option<String>) -> Result<Option<NaiveDateTime>
     s.as_deref().map(|s| parse_datetime(field, s)).transpose()
 }
 
-async fn list(State(state): State<AppState>, _auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
+async fn list(State(state): State<AppState>, auth: Auth, q: QueryPairs) -> Result<Json<Value>, Error> {
     let params = q.list(&CONNECTOR_LIST)?;
     let filters = ConnectorFilters {
         resource_type: q.get("resource_type").map(str::to_string),
@@ -124,7 +124,18 @@ async fn list(State(state): State<AppState>, _auth: Auth, q: QueryPairs) -> Resu
     };
     let codec = codec(&state);
     let expand = q.flag("expand_secrets", false)?;
-    let page = state.store().list_connectors(&params, &filters, codec.as_ref().filter(|_| expand)).await?;
+    let mut page = state.store().list_connectors(&params, &filters, codec.as_ref().filter(|_| expand)).await?;
+    if expand && let Some(allowed) = crate::pro::rbac::secret_value_ids(&state, &auth, "service_connector").await? {
+        // Pro mode: connectors the caller neither owns nor may read secret values of lose their
+        // secrets (`list_service_connectors` + `remove_secrets`).
+        let me = auth.user_id();
+        for v in &mut page.items {
+            let owned = v.row.user_id.as_deref().is_none_or(|u| models::id_of(u) == me);
+            if !owned && !allowed.contains(&models::id_of(&v.row.id)) {
+                v.secrets = None;
+            }
+        }
+    }
     let mut items = render(&page.items, params.hydrate).into_iter();
     Ok(Json(serde_json::to_value(page.map(|_| items.next().unwrap_or_default())).unwrap_or_default()))
 }
