@@ -63,12 +63,19 @@ async fn list_pages_cost_a_bounded_number_of_statements() {
         .await;
     }
 
+    // The fewest statements of three requests: a connection the pool opens meanwhile (under load)
+    // runs its own set-up statements, which are not the page's cost.
     let cost = |path: String| {
         let (app, statements) = (&app, statements.clone());
         async move {
-            let before = statements.load(Ordering::SeqCst);
-            let page = app.ok(Method::GET, &path, None).await;
-            (statements.load(Ordering::SeqCst) - before, page["items"].as_array().map(Vec::len).unwrap_or(0))
+            let mut fewest = (usize::MAX, 0);
+            for _ in 0..3 {
+                let before = statements.load(Ordering::SeqCst);
+                let page = app.ok(Method::GET, &path, None).await;
+                let n = statements.load(Ordering::SeqCst) - before;
+                fewest = fewest.min((n, page["items"].as_array().map(Vec::len).unwrap_or(0)));
+            }
+            fewest
         }
     };
     for (small, large, min_items) in [
