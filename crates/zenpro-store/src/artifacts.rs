@@ -449,11 +449,13 @@ impl Store {
         let latest: HashMap<Uuid, (Uuid, String)> = if ids.is_empty() {
             HashMap::new()
         } else {
+            // One pass over the page's versions (a correlated "latest" subquery per version row was
+            // quadratic: minutes for an artifact with 10,000 versions).
             let mut query = q!(format!(
-                "SELECT `av`.`artifact_id`, `av`.`id`, `av`.`version` FROM `artifact_version` AS `av` \
-                 WHERE `av`.`artifact_id` IN ({}) AND `av`.`id` = (SELECT `v2`.`id` FROM `artifact_version` AS `v2` \
-                 WHERE `v2`.`artifact_id` = `av`.`artifact_id` \
-                 ORDER BY `v2`.`created` DESC, `v2`.`version_number` DESC, `v2`.`id` DESC LIMIT 1)",
+                "SELECT `t`.`artifact_id`, `t`.`id`, `t`.`version` FROM (SELECT `av`.`artifact_id`, `av`.`id`, \
+                 `av`.`version`, ROW_NUMBER() OVER (PARTITION BY `av`.`artifact_id` ORDER BY `av`.`created` DESC, \
+                 `av`.`version_number` DESC, `av`.`id` DESC) AS `rn` FROM `artifact_version` AS `av` \
+                 WHERE `av`.`artifact_id` IN ({})) AS `t` WHERE `t`.`rn` = 1",
                 marks(ids.len())
             ));
             push_ids(&mut query, &ids);
