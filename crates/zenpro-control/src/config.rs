@@ -45,6 +45,9 @@ pub struct Config {
     pub login_window: i64,
     /// Port used for the default public URL (set by `serve`; 8080).
     pub port: u16,
+    /// Extra CA certificates for the dashboard's calls to workspace APIs: `REQUESTS_CA_BUNDLE`,
+    /// else `CURL_CA_BUNDLE` (a PEM file or directory), added to the system store.
+    pub ca: zenpro_tls::CaBundle,
 }
 
 /// A configuration error naming the variable.
@@ -131,6 +134,7 @@ impl Config {
             }
         };
         Ok(Config {
+            ca: zenpro_tls::CaBundle::from_requests_env(env).map_err(ConfigError)?,
             database_url,
             data_dir,
             url: url_var("ZENPRO_CP_URL")?,
@@ -212,5 +216,24 @@ mod tests {
         assert_eq!(c.url(), "https://cp.example.com");
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("s3cret") && !dbg.contains("tok\""), "{dbg}");
+    }
+
+    #[test]
+    fn ca_bundle_for_the_dashboards_workspace_calls() {
+        let c = Config::from_map(&env(&[("HOME", "/home/x")])).unwrap();
+        assert_eq!(c.ca.source(), None);
+        let err =
+            Config::from_map(&env(&[("HOME", "/home/x"), ("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")])).unwrap_err();
+        assert!(
+            err.0.starts_with("REQUESTS_CA_BUNDLE=\"/nonexistent/ca.pem\"") && err.0.contains("cannot be read"),
+            "{}",
+            err.0
+        );
+        let empty = std::env::temp_dir().join(format!("zenpro-cp-ca-{}.pem", std::process::id()));
+        std::fs::write(&empty, "not a certificate").unwrap();
+        let err =
+            Config::from_map(&env(&[("HOME", "/home/x"), ("CURL_CA_BUNDLE", empty.to_str().unwrap())])).unwrap_err();
+        std::fs::remove_file(&empty).unwrap();
+        assert!(err.0.starts_with("CURL_CA_BUNDLE="), "{}", err.0);
     }
 }

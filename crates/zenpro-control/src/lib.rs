@@ -124,7 +124,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", axum::routing::get(routes::ready))
         .nest("/api/v1", routes::api())
         .merge(routes::root())
-        .merge(dashboard::router())
+        .merge(dashboard::router(&state.config))
         .fallback(not_found)
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| Error::internal("handler panicked").into_response()))

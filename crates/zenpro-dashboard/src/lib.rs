@@ -137,9 +137,11 @@ impl ApiSource for OssSource {
     }
 }
 
-/// The HTTP client of the views (one connection pool per mounted router).
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// The HTTP client of the views: trusts the system store plus the operator's CA bundle (the
+/// same `zenpro_tls` settings as the workspace's other outgoing calls), 30 s per request. Building
+/// only fails when the TLS backend cannot start; that client then has reqwest's defaults.
+pub fn http_client(ca: &zenpro_tls::CaBundle) -> reqwest::Client {
+    zenpro_tls::client_builder(ca)
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())

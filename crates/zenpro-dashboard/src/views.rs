@@ -46,7 +46,7 @@ struct Views {
 /// The views (`/`, `/pipelines`, `/runs`, `/runs/{id}`, `/steps/{id}`, `/artifacts[/{id}]`,
 /// `/artifact_versions/{id}`, `/models[/{id}]`, `/model_versions/{id}`, `/stacks`, `/components`, `/secrets`), for any
 /// router state. Links are made under the [`ApiTarget::prefix`] the source returns.
-pub fn workspace_views<S: Clone + Send + Sync + 'static>(source: SharedSource) -> Router<S> {
+pub fn workspace_views<S: Clone + Send + Sync + 'static>(source: SharedSource, http: reqwest::Client) -> Router<S> {
     Router::new()
         .route("/", get(projects))
         .route("/pipelines", get(pipelines))
@@ -62,20 +62,16 @@ pub fn workspace_views<S: Clone + Send + Sync + 'static>(source: SharedSource) -
         .route("/stacks", get(stacks))
         .route("/components", get(components))
         .route("/secrets", get(secrets))
-        .layer(Extension(views(source)))
+        .layer(Extension(Arc::new(Views { source, http })))
 }
 
 /// `GET/POST /login` (posts to the workspace's own `/api/v1/login`, sets the source's session
 /// cookie) and `POST /logout`; both forms carry a double-submit CSRF token.
-pub fn login_router<S: Clone + Send + Sync + 'static>(source: SharedSource) -> Router<S> {
+pub fn login_router<S: Clone + Send + Sync + 'static>(source: SharedSource, http: reqwest::Client) -> Router<S> {
     Router::new()
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
-        .layer(Extension(views(source)))
-}
-
-fn views(source: SharedSource) -> Arc<Views> {
-    Arc::new(Views { source, http: crate::http_client() })
+        .layer(Extension(Arc::new(Views { source, http })))
 }
 
 // ---------------------------------------------------------------- template data

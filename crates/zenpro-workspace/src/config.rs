@@ -79,6 +79,9 @@ pub struct Config {
     pub auth_cookie_name: Option<String>,
     /// Pro mode (`ZENML_SERVER_DEPLOYMENT_TYPE=cloud`): governed by a control plane.
     pub pro: Option<ProConfig>,
+    /// `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE`: CA certificates trusted next to the system store by
+    /// the outgoing calls (the control plane in Pro mode, the dashboard views' API calls).
+    pub ca: crate::tls::CaBundle,
 }
 
 /// The `ZENML_SERVER_PRO_*` settings of a workspace enrolled with a control plane, plus
@@ -105,8 +108,7 @@ pub struct ProConfig {
     pub heartbeat_seconds: u64,
     /// `ZENPRO_PRO_CACHE_SECONDS` (30): how long external-user and RBAC answers are reused.
     pub cache_seconds: u64,
-    /// `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE`: CA certificates trusted next to the system store
-    /// for an https control plane (see `crate::tls`).
+    /// The top-level `ca` ([`Config::ca`]), for an https control plane (see `crate::tls`).
     pub ca: crate::tls::CaBundle,
 }
 
@@ -216,7 +218,8 @@ impl Config {
             return Err(ConfigError(format!("ZENML_SERVER_AUTH_SCHEME={auth_scheme:?} is not an auth scheme")));
         }
         let deployment_type = get("ZENML_SERVER_DEPLOYMENT_TYPE").unwrap_or("other").to_string();
-        let pro = if deployment_type == "cloud" { Some(pro_config(env)?) } else { None };
+        let ca = crate::tls::CaBundle::from_requests_env(env).map_err(ConfigError)?;
+        let pro = if deployment_type == "cloud" { Some(pro_config(env, &ca)?) } else { None };
         if pro.is_none() && auth_scheme != "OAUTH2_PASSWORD_BEARER" {
             return Err(ConfigError(format!(
                 "ZENML_SERVER_AUTH_SCHEME={auth_scheme:?} is not supported by this zenpro version (only OAUTH2_PASSWORD_BEARER)"
@@ -271,6 +274,7 @@ impl Config {
             analytics_opt_in: bool_var("ZENML_ANALYTICS_OPT_IN", true)?,
             auth_cookie_name: get("ZENML_SERVER_AUTH_COOKIE_NAME").map(str::to_string),
             pro,
+            ca,
         })
     }
 
@@ -281,7 +285,7 @@ impl Config {
 }
 
 /// Read the `ZENML_SERVER_PRO_*` variables; a required one missing stops start-up naming it.
-fn pro_config(env: &HashMap<String, String>) -> Result<ProConfig, ConfigError> {
+fn pro_config(env: &HashMap<String, String>, ca: &crate::tls::CaBundle) -> Result<ProConfig, ConfigError> {
     let get = |k: &str| env.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
     let required = |k: &str| {
         get(k).map(str::to_string).ok_or_else(|| {
@@ -333,7 +337,7 @@ fn pro_config(env: &HashMap<String, String>) -> Result<ProConfig, ConfigError> {
         http_timeout_seconds: secs("ZENML_SERVER_PRO_HTTP_TIMEOUT", 30)?,
         heartbeat_seconds: secs("ZENPRO_PRO_HEARTBEAT_SECONDS", 60)?,
         cache_seconds: secs("ZENPRO_PRO_CACHE_SECONDS", 30)?,
-        ca: crate::tls::CaBundle::from_requests_env(env).map_err(ConfigError)?,
+        ca: ca.clone(),
     })
 }
 

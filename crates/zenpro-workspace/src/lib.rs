@@ -12,7 +12,7 @@ pub mod pro;
 pub mod routes;
 pub mod secrets_backend;
 pub mod state;
-pub mod tls;
+pub use zenpro_tls as tls;
 
 use axum::Router;
 use axum::http::{HeaderValue, Request};
@@ -118,9 +118,10 @@ pub fn router(state: AppState) -> Router {
             base_url: (!server_url.is_empty()).then_some(server_url),
             cookie_name: state.cookie_name(),
         });
+        let http = zenpro_dashboard::http_client(&state.config().ca);
         app = app
-            .merge(zenpro_dashboard::workspace_views(source.clone()))
-            .merge(zenpro_dashboard::login_router(source))
+            .merge(zenpro_dashboard::workspace_views(source.clone(), http.clone()))
+            .merge(zenpro_dashboard::login_router(source, http))
             .merge(zenpro_dashboard::assets_router());
     }
     let pro_mode = state.config().is_pro();

@@ -63,7 +63,7 @@ pub const CSP: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; scr
                        frame-ancestors 'none'; base-uri 'none'";
 
 /// All dashboard routes (at the root), plus the shared assets of `zenpro-dashboard`.
-pub fn router() -> Router<AppState> {
+pub fn router(config: &crate::config::Config) -> Router<AppState> {
     Router::new()
         .route("/static/cp.css", get(|| async { asset("text/css; charset=utf-8", CP_CSS) }))
         .route("/static/cp.js", get(|| async { asset("text/javascript; charset=utf-8", CP_JS) }))
@@ -75,7 +75,7 @@ pub fn router() -> Router<AppState> {
         .merge(ws_admin::router())
         .merge(accounts::router())
         .merge(profile::router())
-        .merge(workspace_views::router())
+        .merge(workspace_views::router(&config.ca))
 }
 
 fn asset(ctype: &'static str, body: &'static str) -> Response {

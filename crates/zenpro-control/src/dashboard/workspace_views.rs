@@ -41,8 +41,9 @@ const MARGIN: Duration = Duration::from_secs(60);
 
 /// Routes under `/workspaces/{name}/...` (other than the workspace page itself and its POSTs):
 /// the request goes, without the prefix, to the views' router.
-pub fn router() -> Router<AppState> {
-    let views: Router = zenpro_dashboard::workspace_views(Arc::new(CpSource::default()));
+pub fn router(ca: &zenpro_tls::CaBundle) -> Router<AppState> {
+    let http = zenpro_dashboard::http_client(ca);
+    let views: Router = zenpro_dashboard::workspace_views(Arc::new(CpSource::default()), http);
     let v2 = views.clone();
     Router::new()
         .route("/workspaces/{name}/", any(move |st, path, req| serve(views.clone(), st, path, req)))

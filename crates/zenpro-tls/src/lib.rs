@@ -1,4 +1,5 @@
-//! Trust settings of every outgoing HTTPS call (Vault, AWS STS, the control plane, the admin CLI).
+//! Trust settings of every outgoing HTTPS call (Vault, AWS STS, the control plane, the admin CLI,
+//! the dashboard's calls to a workspace API).
 //!
 //! reqwest is built with rustls (aws-lc-rs provider) and `rustls-platform-verifier`: the system
 //! store (on Linux `/etc/ssl/certs/ca-certificates.crt` and friends, or `SSL_CERT_FILE` /
