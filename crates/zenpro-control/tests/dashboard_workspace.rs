@@ -14,7 +14,7 @@ use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use pro_support::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use tower::ServiceExt;
 
 /// A page of the control plane as a browser with the session cookie `token` sees it.
@@ -28,34 +28,6 @@ async fn page(cp: &Cp, path: &str, token: Option<&str>) -> (StatusCode, String, 
     let location = resp.headers().get(header::LOCATION).map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
     let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     (status, location, body)
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_string()
-}
-
-async fn ok(ws: &zenpro_workspace::AppState, path: &str, token: &str, body: Value) -> Value {
-    let r = send_json(ws, Method::POST, path, token, body).await;
-    assert_eq!(r.status, StatusCode::OK, "POST {path}: {}", r.json);
-    r.json
-}
-
-/// A one-step snapshot (`s1`) of pipeline `pl`.
-fn snapshot_body(project: &str, stack: &str, pipeline: &str) -> Value {
-    let source = |a: &str| json!({"module": "p", "attribute": a, "type": "user"});
-    let spec = json!({"source": source("s1"), "upstream_steps": [], "inputs": {}, "invocation_id": "s1",
-                      "enable_heartbeat": false, "parameter_spec": {}});
-    let config = json!({"parameters": {}, "settings": {}, "environment": {}, "secrets": [], "extra": {},
-                        "substitutions": {}, "outputs": {}, "name": "s1"});
-    json!({
-        "project": project, "run_name_template": "pl-{date}-{time}",
-        "pipeline_configuration": {"environment": {}, "secrets": [], "execution_mode": "continue_on_failure",
-            "settings": {}, "extra": {}, "parameters": {}, "substitutions": {}, "name": "pl"},
-        "step_configurations": {"s1": {"spec": spec, "config": config, "step_config_overrides": config}},
-        "client_environment": {}, "client_version": "0.98.0", "server_version": "0.98.0",
-        "pipeline_spec": {"version": "0.5", "source": source("pl"), "parameters": {}, "steps": [spec], "outputs": []},
-        "is_dynamic": false, "source_code": "", "stack": stack, "pipeline": pipeline,
-    })
 }
 
 #[tokio::test]

@@ -136,41 +136,6 @@ async fn pro_rbac_owner_skips_the_control_plane() {
     assert_eq!(conf(&r.json["items"][0])["password"], "s3cr3t", "{}", r.json);
 }
 
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_string()
-}
-
-/// `POST` as `token`, expecting 200; the response body.
-async fn ok(ws: &zenpro_workspace::AppState, path: &str, token: &str, body: Value) -> Value {
-    let r = send_json(ws, Method::POST, path, token, body).await;
-    assert_eq!(r.status, StatusCode::OK, "POST {path}: {}", r.json);
-    r.json
-}
-
-/// A one-step snapshot body as the 0.98.0 client sends it (trimmed).
-fn snapshot_body(project: &str, stack: &str, pipeline: &str) -> Value {
-    let source = |a: &str| json!({"module": "p", "attribute": a, "type": "user"});
-    let spec = json!({"source": source("s1"), "upstream_steps": [], "inputs": {}, "invocation_id": "s1",
-                      "enable_heartbeat": false, "parameter_spec": {}});
-    let config = json!({"enable_cache": null, "step_operator": null, "parameters": {}, "settings": {}, "environment": {},
-           "secrets": [], "extra": {}, "failure_hook_source": null, "model": null, "retry": null,
-           "substitutions": {}, "cache_policy": {"include_step_code": true, "ignored_inputs": null},
-           "heartbeat_healthy_threshold": 30, "outputs": {}, "name": "s1", "step_type": null});
-    json!({
-        "project": project, "run_name_template": "pl-{date}-{time}",
-        "pipeline_configuration": {"enable_cache": null, "enable_heartbeat": null, "environment": {}, "secrets": [],
-            "execution_mode": "continue_on_failure", "settings": {}, "tags": null, "extra": {}, "model": null,
-            "parameters": {}, "retry": null, "substitutions": {}, "cache_policy": null, "name": "pl",
-            "steps_to_skip": [], "skip_successful_steps": false, "step_input_overrides": {},
-            "step_default_input_overrides": {}},
-        "step_configurations": {"s1": {"spec": spec, "config": config, "step_config_overrides": config}},
-        "client_environment": {}, "client_version": "0.98.0", "server_version": "0.98.0",
-        "pipeline_version_hash": "059737cf2cb83b8e10083ecbec2fe929",
-        "pipeline_spec": {"version": "0.5", "source": source("pl"), "parameters": {}, "steps": [spec], "outputs": []},
-        "is_dynamic": false, "name": null, "description": null, "source_code": "", "stack": stack, "pipeline": pipeline,
-    })
-}
-
 /// Steps, logs, run sub-routes, artifact and model versions, run metadata and tag links are
 /// checked like the reference: on the parent run / artifact / model where it does, with the
 /// exact resource strings; lists are restricted through the parent's allowed ids.
