@@ -14,7 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use zenpro_types::Error;
 
-use super::form::{Need, form_status, org_form, org_page, outcome, owning_org};
+use super::form::{NamedForm, Need, form_status, org_form, org_page, outcome, owning_org};
 use super::{Ctx, Nav, PageResult, ctx, non_empty, post_ctx, see_other, seg, when};
 use crate::AppState;
 use crate::auth::new_api_key;
@@ -87,22 +87,12 @@ async fn list(
     list_view(&state, &mut c, &o, None).await
 }
 
-#[derive(Deserialize)]
-struct AccountForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    description: String,
-}
-
 /// `POST /organizations/{org}/service_accounts`: the account and its first key (shown once).
 async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(org): Path<String>,
-    Form(f): Form<AccountForm>,
+    Form(f): Form<NamedForm>,
 ) -> PageResult {
     let back = format!("/organizations/{}/service_accounts", seg(&org));
     let (mut c, o) = org_form(&state, &headers, &back, &f.csrf, &org, Need::Manage, ACCOUNTS_WHAT).await?;

@@ -178,6 +178,18 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
+/// A create form of a named thing (a team, a service account): the CSRF token, a name and an
+/// optional description.
+#[derive(Deserialize)]
+pub struct NamedForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
 /// The form of a confirm page: the CSRF token and, where asked for, the name typed again.
 #[derive(Deserialize)]
 pub struct ConfirmForm {

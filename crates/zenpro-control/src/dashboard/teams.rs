@@ -14,7 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use zenpro_types::Error;
 
-use super::form::{Confirm, ConfirmForm, Need, form_status, org_form, org_page, outcome, owning_org};
+use super::form::{Confirm, ConfirmForm, NamedForm, Need, form_status, org_form, org_page, outcome, owning_org};
 use super::members::{GrantForm, GrantView, grant, grant_form, grant_views, principal_names};
 use super::{Ctx, Nav, PageResult, ctx, non_empty, post_ctx, see_other, seg};
 use crate::AppState;
@@ -86,21 +86,11 @@ async fn teams(
     teams_view(&state, &mut c, &o, None).await
 }
 
-#[derive(Deserialize)]
-struct TeamForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    description: String,
-}
-
 async fn create_team(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(org): Path<String>,
-    Form(f): Form<TeamForm>,
+    Form(f): Form<NamedForm>,
 ) -> PageResult {
     let back = format!("/organizations/{}/teams", seg(&org));
     let (mut c, o) =
