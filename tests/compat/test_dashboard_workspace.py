@@ -35,7 +35,7 @@ import requests
 
 from zenpro_compat import pro, servers
 from zenpro_compat.client import ZenClient
-from zenpro_compat.pro import CHROMIUM
+from zenpro_compat.pro import CHROMIUM, running
 from zenpro_compat.runs import login as client_login
 from zenpro_compat.servers import COMPAT_DIR
 
@@ -672,17 +672,8 @@ class ProWorkspaceViews:
 @pytest.fixture(scope="module")
 def pro_views(backend: str, browser):
     env = ProWorkspaceViews(browser)
-    try:
-        env.start()
-    except (pro.ProcessStartError, servers.ServerStartError) as e:
-        sections = "\n\n".join(f"----- {title} -----\n{text}" for title, text in env.report_sections())
-        env.close()
-        pytest.fail(f"{e}\n\n{sections}", pytrace=False)
-    except BaseException:
-        env.close()
-        raise
-    yield env
-    env.close()
+    with running(env):
+        yield env
 
 
 def cp_login(page, username: str, password: str) -> None:

@@ -34,11 +34,11 @@ from zenpro_compat.pro import (
     ControlPlane,
     OurProWorkspace,
     PostgresDatabase,
-    ProcessStartError,
     ProEnv,
     connect_with_pro_token,
     describe,
     device_login,
+    running,
     store_pro_token,
 )
 from zenpro_compat.runs import run_pipeline
@@ -170,18 +170,8 @@ def o2p(request: pytest.FixtureRequest):
     if reason:
         pytest.skip(reason)
     s = OssToPro(request.param)
-    try:
-        s.oss_phase()
-        s.pro_phase()
-    except (ProcessStartError, servers.ServerStartError, AssertionError) as e:
-        sections = "\n\n".join(f"----- {title} -----\n{text}" for title, text in s.report_sections())
-        s.close()
-        pytest.fail(f"{e}\n\n{sections}", pytrace=False)
-    except BaseException:
-        s.close()
-        raise
-    yield s
-    s.close()
+    with running(s, start=lambda: (s.oss_phase(), s.pro_phase())):
+        yield s
 
 
 def no_server_error(result) -> None:

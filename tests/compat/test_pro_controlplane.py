@@ -28,11 +28,11 @@ from zenpro_compat.pro import (
     ORG,
     WORKSPACE,
     ControlPlane,
-    ProcessStartError,
     ProEnv,
     connect_with_pro_token,
     describe,
     device_login,
+    running,
     store_pro_token,
 )
 from zenpro_compat.runs import run_pipeline
@@ -47,17 +47,8 @@ def pro(target_kind: str):
     if not servers.zenpro_bin().exists() and target_kind == servers.PYTHON:
         pytest.skip("the control plane tests need our zenpro binary (there is no reference control plane)")
     env = ProEnv(servers.new_workdir("zc-pro-"))
-    try:
-        env.start()
-    except (ProcessStartError, AssertionError) as e:
-        sections = "\n\n".join(f"----- {title} -----\n{text}" for title, text in env.report_sections())
-        env.close()
-        pytest.fail(f"{e}\n\n{sections}", pytrace=False)
-    except BaseException:
-        env.close()
-        raise
-    yield env
-    env.close()
+    with running(env):
+        yield env
 
 
 def pro_client(client_factory, pro: ProEnv, name: str, **env: str):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from zenpro_compat import servers
-from zenpro_compat.pro import ProcessStartError, store_pro_token
+from zenpro_compat.pro import running, store_pro_token
 from zenpro_compat.runs import run_pipeline
 from zenpro_compat.side_by_side import ORG, RUN_IDS_SNIPPET, WS_PY, WS_RS, SideBySide
 
@@ -24,17 +24,8 @@ def sbs(target_kind: str):
     if target_kind == servers.PYTHON or not servers.zenpro_bin().exists():
         pytest.skip("needs our zenpro binary (our control plane and our workspace server)")
     env = SideBySide(servers.new_workdir("zc-sbs-"))
-    try:
-        env.start()
-    except (ProcessStartError, AssertionError) as e:
-        sections = "\n\n".join(f"----- {title} -----\n{text}" for title, text in env.report_sections())
-        env.close()
-        pytest.fail(f"{e}\n\n{sections}", pytrace=False)
-    except BaseException:
-        env.close()
-        raise
-    yield env
-    env.close()
+    with running(env):
+        yield env
 
 
 def connected(result, workspace: str):

@@ -23,6 +23,7 @@ Processes are stopped by their PID only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -51,6 +52,27 @@ RECORD_URL_SCRIPT = """#!/bin/sh
 printf '%s\\n' "$1" >> "$ZC_VERIFY_URL_FILE"
 exit 0
 """
+
+
+@contextlib.contextmanager
+def running(env, start=None):
+    """A module fixture's environment: start it (``env.start()``, or ``start()``), and close it when
+    the ``with`` block ends. A start that fails (a process that does not come up, a failed check)
+    fails the test with the environment's ``report_sections()`` (logs, last commands)."""
+    import pytest
+
+    try:
+        (start or env.start)()
+    except BaseException as e:
+        env.close()
+        if not isinstance(e, (ProcessStartError, servers.ServerStartError, AssertionError)):
+            raise
+        sections = "\n\n".join(f"----- {title} -----\n{text}" for title, text in env.report_sections())
+        pytest.fail(f"{e}\n\n{sections}", pytrace=False)
+    try:
+        yield env
+    finally:
+        env.close()
 
 
 class ProcessStartError(RuntimeError):
