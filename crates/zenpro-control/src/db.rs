@@ -374,11 +374,19 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(60));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(opts)
-                .await
-                .map_err(|e| unavailable(&format!("SQLite database {path}"), e))?;
+            // Replicas opening a brand-new file at once race to switch it to WAL; SQLite can answer
+            // that switch "database is locked" without waiting for busy_timeout. Try again a few
+            // times (the switch is done once, by whoever wins).
+            let mut attempt = 0;
+            let pool = loop {
+                match SqlitePoolOptions::new().max_connections(8).connect_with(opts.clone()).await {
+                    Err(e) if attempt < 5 && e.to_string().contains("database is locked") => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                    }
+                    r => break r.map_err(|e| unavailable(&format!("SQLite database {path}"), e))?,
+                }
+            };
             return Ok(Db::Sqlite(pool));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
